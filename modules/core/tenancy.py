@@ -1,0 +1,43 @@
+"""Resolve the tenant (ISP) of a request from its host name."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from modules.core.models import Tenant, TenantDomain
+
+_CACHE_SECONDS = 30
+_cache: dict[str, tuple[float, Tenant | None]] = {}
+
+
+def tenant_for_host(host: str) -> Tenant | None:
+    """The tenant whose domain is `host`; with no domain matching, the default tenant.
+
+    A single-ISP deployment needs no domain set up: every host resolves to its only tenant.
+    The default tenant is the one named by ISP_DEFAULT_TENANT (its slug), else the oldest.
+    """
+    host = host.split(":")[0].strip().lower()
+    now = time.monotonic()
+    hit = _cache.get(host)
+    if hit and hit[0] > now:
+        return hit[1]
+    domain = TenantDomain.objects.select_related("tenant").filter(domain=host).first()
+    if domain and domain.tenant.is_active:
+        tenant = domain.tenant
+    else:
+        tenant = default_tenant()
+    _cache[host] = (now + _CACHE_SECONDS, tenant)
+    return tenant
+
+
+def forget_cached_hosts() -> None:
+    _cache.clear()
+
+
+def default_tenant() -> Tenant | None:
+    active = Tenant.objects.filter(is_active=True)
+    slug = os.environ.get("ISP_DEFAULT_TENANT")
+    if slug:
+        return active.filter(slug=slug).first()
+    return active.order_by("pk").first()

@@ -1,0 +1,29 @@
+import pytest
+
+from modules.core.tenancy import forget_cached_hosts
+from tests.world import PASSWORD, build_world
+
+
+@pytest.fixture(autouse=True)
+def _fresh_tenant_cache():
+    forget_cached_hosts()
+    yield
+    forget_cached_hosts()
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+@pytest.fixture
+def login(client):
+    """Sign a user in through the real sign-in page; returns the client."""
+
+    def sign_in(user, host="testserver"):
+        response = client.post("/login", {"username": user.username, "password": PASSWORD},
+                               HTTP_HOST=host)
+        assert response.status_code == 302, response.content[:500]
+        return client
+
+    return sign_in
