@@ -49,6 +49,15 @@ INSTALLED_APPS = [
     "axes",
     "modules.core",
     "modules.settings_hub",
+    "modules.plans",
+    "modules.subscribers",
+    "modules.networking",
+    "modules.billing",
+    "modules.partners",
+    "modules.inventory",
+    "modules.support",
+    "modules.reports",
+    "modules.selfcare",
     "radius_server",
 ]
 

@@ -1,7 +1,10 @@
+import importlib
+
+from django.apps import apps
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from modules.core import views as core_views
@@ -18,6 +21,17 @@ urlpatterns = [
     re_path(rf"^(?P<path>{module_paths})/?$", core_views.module_index, name="module-index"),
     path("admin/", admin.site.urls),
 ]
+
+# A module with its own pages ships `urls.py` with URL_PREFIX ("selfcare/") and urlpatterns.
+for config in apps.get_app_configs():
+    if config.name.startswith("modules.") or config.name == "radius_server":
+        try:
+            module_urls = importlib.import_module(f"{config.name}.urls")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{config.name}.urls":
+                raise
+            continue
+        urlpatterns.append(path(module_urls.URL_PREFIX, include(module_urls)))
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

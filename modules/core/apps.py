@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Organization and access"
 
     def ready(self):
-        from modules.core import signals  # noqa: F401
+        from modules.core import schedules, signals  # noqa: F401
