@@ -8,3 +8,6 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from modules.core import schedules, signals  # noqa: F401
+        from modules.core.audit import register_audited_models
+
+        register_audited_models()
