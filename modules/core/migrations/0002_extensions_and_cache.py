@@ -1,6 +1,7 @@
-from django.contrib.postgres.operations import TrigramExtension
 from django.core.management import call_command
 from django.db import migrations
+
+from modules.core.migration_ops import CreateExtensionIfAvailable
 
 
 def create_cache_table(apps, schema_editor):
@@ -11,6 +12,6 @@ class Migration(migrations.Migration):
     dependencies = [("core", "0001_initial")]
 
     operations = [
-        TrigramExtension(),
+        CreateExtensionIfAvailable("pg_trgm"),
         migrations.RunPython(create_cache_table, migrations.RunPython.noop),
     ]
