@@ -1,7 +1,6 @@
 """Subscribers: the ISP's customers, their service identity, state and documents."""
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Upper
 
@@ -78,8 +77,8 @@ class Subscriber(models.Model):
             models.Index(fields=["status", "expires_at"], name="sub_status_expiry_idx"),
             models.Index(fields=["expires_at"], name="sub_expiry_idx"),
             models.Index(fields=["plan"], name="sub_plan_idx"),
-            GinIndex(OpClass(Upper("username"), name="gin_trgm_ops"), name="sub_username_trgm"),
-            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="sub_name_trgm"),
+            # Trigram indexes on UPPER(username) and UPPER(name) are created by the migrations
+            # where pg_trgm is available (modules/core/migration_ops.py).
             models.Index(fields=["mobile"], name="sub_mobile_idx"),
             models.Index(fields=["mac_address"], name="sub_mac_idx"),
         ]

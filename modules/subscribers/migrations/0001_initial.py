@@ -6,6 +6,8 @@ import django.db.models.functions.text
 from django.conf import settings
 from django.db import migrations, models
 
+from modules.core.migration_ops import CreateTrigramIndexIfAvailable
+
 
 class Migration(migrations.Migration):
 
@@ -110,14 +112,8 @@ class Migration(migrations.Migration):
             model_name='subscriber',
             index=models.Index(fields=['plan'], name='sub_plan_idx'),
         ),
-        migrations.AddIndex(
-            model_name='subscriber',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('username'), name='gin_trgm_ops'), name='sub_username_trgm'),
-        ),
-        migrations.AddIndex(
-            model_name='subscriber',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('name'), name='gin_trgm_ops'), name='sub_name_trgm'),
-        ),
+        CreateTrigramIndexIfAvailable('subscribers_subscriber', 'username', 'sub_username_trgm'),
+        CreateTrigramIndexIfAvailable('subscribers_subscriber', 'name', 'sub_name_trgm'),
         migrations.AddIndex(
             model_name='subscriber',
             index=models.Index(fields=['mobile'], name='sub_mobile_idx'),
