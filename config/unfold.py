@@ -2,9 +2,9 @@
 
 
 UNFOLD = {
-    "SITE_TITLE": "ISP Portal",
-    "SITE_HEADER": "ISP Portal",
-    "SITE_SUBHEADER": "Operations",
+    "SITE_TITLE": "modules.core.theme.site_title",
+    "SITE_HEADER": "modules.core.theme.site_title",
+    "SITE_SUBHEADER": "modules.core.theme.site_subheader",
     "SITE_URL": "/dashboard/index",
     "SITE_SYMBOL": "router",
     "SHOW_HISTORY": True,

@@ -11,6 +11,7 @@ from modules.core.admin_base import Scope, ScopedModelAdmin
 from modules.core.models import Organization, Role, Tenant, TenantDomain, User
 from modules.core.permissions import operator_name
 
+admin.site.index_title = "Dashboard"
 admin.site.unregister(Group)
 if admin.site.is_registered(LogEntry):
     admin.site.unregister(LogEntry)
