@@ -176,6 +176,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -230,3 +231,42 @@ LOGGING = {
 
 from config.unfold import UNFOLD  # noqa: E402,F401  (sidebar and theme live in their own file)
 
+
+# Support: ticket attachments (bytes; default 10 MiB).
+SUPPORT_ATTACHMENT_MAX_BYTES = int(os.environ.get("SUPPORT_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+
+# RADIUS policy (networking). Expired / unpaid-in-grace subscribers: "reject" or "walled_garden"
+# until Settings -> Billing Engine carries the choice; the walled garden gets this pool and rate.
+RADIUS_UNPAID_MODE = os.environ.get("RADIUS_UNPAID_MODE", "reject")
+RADIUS_WALLED_GARDEN_POOL = os.environ.get("RADIUS_WALLED_GARDEN_POOL", "walled-garden")
+RADIUS_WALLED_GARDEN_KBPS = int(os.environ.get("RADIUS_WALLED_GARDEN_KBPS", "256"))
+RADIUS_INTERIM_INTERVAL = max(60, int(os.environ.get("RADIUS_INTERIM_INTERVAL", "300")))
+RADIUS_COA_TIMEOUT = float(os.environ.get("RADIUS_COA_TIMEOUT", "2"))
+RADIUS_COA_ATTEMPTS = int(os.environ.get("RADIUS_COA_ATTEMPTS", "3"))
+
+# Operations (modules.ops): health endpoint, Prometheus metrics, report replica.
+INSTALLED_APPS += ["modules.ops"]
+MIDDLEWARE.insert(0, "modules.ops.middleware.OpsMiddleware")  # probes first, then timing
+# Checks that must pass for /health to answer 200: any of database, broker, radius.
+HEALTH_REQUIRED_CHECKS = env_list("HEALTH_REQUIRED_CHECKS", "database,broker")
+HEALTH_CHECK_TIMEOUT = float(os.environ.get("HEALTH_CHECK_TIMEOUT", "1"))
+# Shared secret of the NAS entry for the portal host, used to send RADIUS Status-Server.
+HEALTH_RADIUS_SECRET = os.environ.get("HEALTH_RADIUS_SECRET", "")
+# /metrics and health details: these networks, or `Authorization: Bearer METRICS_BEARER_TOKEN`.
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+# Reverse proxies whose X-Forwarded-For (last entry) names the real client.
+METRICS_TRUSTED_PROXIES = env_list("METRICS_TRUSTED_PROXIES", "127.0.0.0/8,::1/128")
+# Report reads go to this replica when set (see config/db_routers.py).
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_routers.ReplicaRouter"]
+REPLICA_READ_APPS = env_list("REPLICA_READ_APPS", "reports")
+# A process without a web server (celery worker, RADIUS server) serves its own /metrics here.
+METRICS_EXPORTER_PORT = int(os.environ.get("METRICS_EXPORTER_PORT", "0"))
+METRICS_EXPORTER_ADDRESS = os.environ.get("METRICS_EXPORTER_ADDRESS", "127.0.0.1")

@@ -4,6 +4,14 @@ from modules.core.tenancy import forget_cached_hosts
 from tests.world import PASSWORD, build_world
 
 
+def pytest_configure(config):
+    """Tests sign in hundreds of users: a fast hasher keeps the suite quick (production keeps
+    Django's PBKDF2 default)."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fresh_tenant_cache():
     forget_cached_hosts()

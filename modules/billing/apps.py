@@ -5,3 +5,6 @@ class BillingConfig(AppConfig):
     name = "modules.billing"
     label = "billing"
     verbose_name = "Billing"
+
+    def ready(self):
+        from modules.billing import receivers  # noqa: F401 - connects the event receivers

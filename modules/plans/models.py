@@ -134,7 +134,8 @@ class Plan(models.Model):
         if self.quota_mb and self.fup_action == self.FupAction.THROTTLE and not (
             self.fup_download_kbps and self.fup_upload_kbps
         ):
-            errors["fup_download_kbps"] = "A throttling plan needs the FUP download and upload speeds."
+            errors["fup_download_kbps"] = (
+                "A throttling plan needs the FUP download and upload speeds.")
         if self.plan_type == self.Type.BROADBAND and not (self.download_kbps and self.upload_kbps):
             errors["download_kbps"] = "A broadband plan needs download and upload speeds."
         if errors:

@@ -5,3 +5,6 @@ class ReportsConfig(AppConfig):
     name = "modules.reports"
     label = "reports"
     verbose_name = "Reports"
+
+    def ready(self):
+        from modules.reports import receivers  # noqa: F401

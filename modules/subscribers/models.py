@@ -81,6 +81,12 @@ class Subscriber(models.Model):
             # where pg_trgm is available (modules/core/migration_ops.py).
             models.Index(fields=["mobile"], name="sub_mobile_idx"),
             models.Index(fields=["mac_address"], name="sub_mac_idx"),
+            # Daily-list reads at a million rows: the default ordering, email and IP lookups.
+            models.Index(fields=["-created_at", "-id"], name="sub_created_id_idx"),
+            models.Index(Upper("email"), name="sub_email_upper_idx"),
+            models.Index(fields=["static_ipv4"], name="sub_static_ip_idx"),
+            models.Index(fields=["nas_ip"], name="sub_nas_idx"),
+            models.Index(Upper("area"), name="sub_area_upper_idx"),
         ]
         permissions = [
             ("reveal_password", "Can reveal a subscriber's password"),
@@ -158,3 +164,27 @@ class KycDocument(models.Model):
 
     def __str__(self):
         return f"{self.get_doc_type_display()} of {self.subscriber}"
+
+
+class SubscriberAddon(models.Model):
+    """A top-up, booster, add-on or OTT item bought on top of the base plan, with its validity."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="addons")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Plan.Type.choices)
+    quota_mb = models.PositiveBigIntegerField("added data (MB)", null=True, blank=True)
+    download_kbps = models.PositiveIntegerField(null=True, blank=True)
+    upload_kbps = models.PositiveIntegerField(null=True, blank=True)
+    starts_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "subscriber add-on"
+        indexes = [models.Index(fields=["subscriber", "expires_at"], name="addon_sub_expiry_idx")]
+
+    def __str__(self):
+        return f"{self.plan} for {self.subscriber}"

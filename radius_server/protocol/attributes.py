@@ -32,6 +32,7 @@ class AttributeDef:
     type: str
     has_tag: bool = False
     values: dict[str, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # values reversed, first name wins
 
     @property
     def vendor(self) -> int:
@@ -62,7 +63,10 @@ class AttributeCodec:
             values = {}
             if attr.type in _INTEGER_TYPES:
                 values = {k: tools.DecodeAttr(attr.type, v) for k, v in attr.values.forward.items()}
-            definition = AttributeDef(name, key, attr.type, attr.has_tag, values)
+            names = {}
+            for value_name, number in values.items():
+                names.setdefault(number, value_name)
+            definition = AttributeDef(name, key, attr.type, attr.has_tag, values, names)
             self._by_name[name] = definition
             self._by_key[key] = definition
         self._cache: dict[tuple[str, Any], bytes] = {}

@@ -152,8 +152,7 @@ class CoaClient:
             return None
         cause_raw = packet.first.get(c.ERROR_CAUSE)
         cause = int.from_bytes(cause_raw, "big") if cause_raw and len(cause_raw) == 4 else None
-        names = self.codec.definition("Error-Cause").values
-        cause_name = next((n for n, v in names.items() if v == cause), None)
+        cause_name = self.codec.definition("Error-Cause").names.get(cause)
         return CoaResult(
             acked=packet.code == _ACKS[request[0]],
             code=packet.code,

@@ -1,12 +1,11 @@
 """RADIUS authenticators and attribute hiding (RFC 2865 §3/§5.2, 2866 §3, 2548 §2.4, 2869 §5.14).
 
-Every function works on plain bytes so the hot path builds no objects. MD5 is what the
-protocol mandates, so it is used with ``usedforsecurity=False``.
+Plain functions over bytes, cheap enough for the per-packet path (HMAC pads are computed once
+per secret). MD5 is what the protocol mandates, hence ``usedforsecurity=False``.
 """
 
 import hashlib
 import hmac
-import os
 
 from .constants import ZERO_AUTHENTICATOR
 
@@ -18,9 +17,33 @@ def md5(data: bytes) -> bytes:
     return hashlib.md5(data, usedforsecurity=False).digest()
 
 
+_hmac_pads: dict[bytes, tuple] = {}
+
+
+def _pads(secret: bytes) -> tuple:
+    """MD5 states after the HMAC inner and outer pads, computed once per secret."""
+    pads = _hmac_pads.get(secret)
+    if pads is None:
+        key = secret if len(secret) <= 64 else md5(secret)
+        key = key.ljust(64, b"\x00")
+        pads = (
+            hashlib.md5(bytes(b ^ 0x36 for b in key), usedforsecurity=False),
+            hashlib.md5(bytes(b ^ 0x5C for b in key), usedforsecurity=False),
+        )
+        if len(_hmac_pads) >= 4096:
+            _hmac_pads.clear()
+        _hmac_pads[secret] = pads
+    return pads
+
+
 def message_authenticator(secret: bytes, packet: bytes) -> bytes:
-    """HMAC-MD5 over the packet whose Message-Authenticator value is 16 zero octets."""
-    return hmac.digest(secret, packet, "md5")
+    """HMAC-MD5 (RFC 2104) over the packet whose Message-Authenticator value is zeroed."""
+    inner_pad, outer_pad = _hmac_pads.get(secret) or _pads(secret)
+    inner = inner_pad.copy()
+    inner.update(packet)
+    outer = outer_pad.copy()
+    outer.update(inner.digest())
+    return outer.digest()
 
 
 def response_authenticator(packet: bytes, request_authenticator: bytes, secret: bytes) -> bytes:
@@ -42,8 +65,13 @@ def message_authenticator_ok(
     ``authenticator`` replaces the header's authenticator: zeros for Accounting, CoA and
     Disconnect requests, the request's authenticator when checking a response.
     """
-    head = packet[:4] + (packet[4:20] if authenticator is None else authenticator)
-    zeroed = head + packet[20:offset] + ZERO_AUTHENTICATOR + packet[offset + 16 :]
+    if authenticator is None:
+        zeroed = packet[:offset] + ZERO_AUTHENTICATOR + packet[offset + 16 :]
+    else:
+        zeroed = (
+            packet[:4] + authenticator + packet[20:offset] + ZERO_AUTHENTICATOR
+            + packet[offset + 16 :]
+        )
     return _compare(message_authenticator(secret, zeroed), packet[offset : offset + 16])
 
 
@@ -55,10 +83,6 @@ def sign_request(packet: bytearray, secret: bytes, ma_offset: int) -> None:
     packet[4:20] = md5(bytes(packet) + secret)
 
 
-def random_authenticator() -> bytes:
-    return os.urandom(16)
-
-
 def _xor16(a: bytes, b: bytes) -> bytes:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(16, "big")
 
@@ -67,6 +91,8 @@ def decrypt_user_password(value: bytes, secret: bytes, authenticator: bytes) -> 
     """Undo User-Password hiding (chained MD5 blocks, up to 128 octets); None if malformed."""
     if not value or len(value) % 16 or len(value) > 128:
         return None
+    if len(value) == 16:  # the common case: one block
+        return _xor16(value, md5(secret + authenticator)).rstrip(b"\x00")
     plain = []
     previous = authenticator
     for i in range(0, len(value), 16):
@@ -74,18 +100,6 @@ def decrypt_user_password(value: bytes, secret: bytes, authenticator: bytes) -> 
         plain.append(_xor16(block, md5(secret + previous)))
         previous = block
     return b"".join(plain).rstrip(b"\x00")
-
-
-def encrypt_user_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes:
-    """Hide a User-Password as a NAS does (used by tests and the CoA client's peers)."""
-    padded = password.ljust(max(16, -(-len(password) // 16) * 16), b"\x00")
-    out = []
-    previous = authenticator
-    for i in range(0, len(padded), 16):
-        block = _xor16(padded[i : i + 16], md5(secret + previous))
-        out.append(block)
-        previous = block
-    return b"".join(out)
 
 
 def salt_encrypt(plain: bytes, secret: bytes, authenticator: bytes, salt: bytes) -> bytes:
@@ -99,23 +113,6 @@ def salt_encrypt(plain: bytes, secret: bytes, authenticator: bytes, salt: bytes)
         out.append(block)
         previous = block
     return b"".join(out)
-
-
-def salt_decrypt(value: bytes, secret: bytes, authenticator: bytes) -> bytes | None:
-    """Reverse of salt_encrypt (NAS side, tests); None if malformed."""
-    salt, cipher = value[:2], value[2:]
-    if len(salt) != 2 or not cipher or len(cipher) % 16:
-        return None
-    plain = []
-    previous = authenticator + salt
-    for i in range(0, len(cipher), 16):
-        block = cipher[i : i + 16]
-        plain.append(_xor16(block, md5(secret + previous)))
-        previous = block
-    data = b"".join(plain)
-    if data[0] > len(data) - 1:
-        return None
-    return data[1 : 1 + data[0]]
 
 
 def chap_ok(chap_password: bytes, password: bytes, challenge: bytes) -> bool:

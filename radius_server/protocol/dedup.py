@@ -18,6 +18,10 @@ class Entry:
         self.created = created
         self.reply: bytes | None = None
 
+    def forget(self) -> None:
+        """No reply was sent: a retransmission must be processed afresh, not dropped."""
+        self.authenticator = b""
+
 
 class DuplicateCache:
     """Entries live ``lifetime`` seconds (FreeRADIUS cleanup_delay is 5 s)."""
@@ -47,11 +51,6 @@ class DuplicateCache:
         self._entries[key] = entry
         self._order.append((now, key, entry))
         return False, entry
-
-    def forget(self, key: tuple, entry: Entry) -> None:
-        """No reply was sent: let a retransmission be processed afresh."""
-        if self._entries.get(key) is entry:
-            del self._entries[key]
 
     def sweep(self, now: float) -> None:
         horizon = now - self.lifetime

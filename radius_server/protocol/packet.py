@@ -17,11 +17,11 @@ from .constants import (
     VENDOR_SPECIFIC,
     ZERO_AUTHENTICATOR,
 )
-from .crypto import message_authenticator, response_authenticator
+from .crypto import md5, message_authenticator
 
-_LENGTH = struct.Struct("!H")
 _HEAD = struct.Struct("!BBH")
-_MA_EMPTY = bytes([MESSAGE_AUTHENTICATOR, 18]) + ZERO_AUTHENTICATOR
+_MA_HEAD = bytes([MESSAGE_AUTHENTICATOR, 18])
+_MA_EMPTY = _MA_HEAD + ZERO_AUTHENTICATOR
 
 
 class Packet:
@@ -67,46 +67,47 @@ def decode(data: bytes) -> Packet | str:
     code = data[0]
     if code not in KNOWN_CODES:
         return "unknown_code"
-    length = _LENGTH.unpack_from(data, 2)[0]
+    length = (data[2] << 8) | data[3]
     if length < HEADER_LENGTH:
         return "bad_length"
-    if length > received:
-        return "truncated"
     if length > MAX_PACKET_LENGTH:
         return "oversized"
+    if length > received:
+        return "truncated"
     if length < received:
         data = data[:length]  # octets beyond Length are padding (RFC 2865 §3)
     attributes = []
     append = attributes.append
-    first = {}
     ma_offset = -1
     pos = HEADER_LENGTH
     while pos < length:
-        if pos + 2 > length:
+        if pos + 1 == length:
             return "attribute_header_overflow"
         attr_type = data[pos]
         attr_len = data[pos + 1]
-        if attr_type == 0:
-            return "attribute_type_zero"
-        if attr_len < 2:
-            return "attribute_length_too_short"
         end = pos + attr_len
-        if end > length:
-            return "attribute_overflow"
-        value = data[pos + 2 : end]
-        append((attr_type, value))
-        if attr_type not in first:
-            first[attr_type] = value
-            if attr_type == MESSAGE_AUTHENTICATOR:
-                if attr_len != 18:
-                    return "message_authenticator_length"
-                ma_offset = pos + 2
-        elif attr_type == MESSAGE_AUTHENTICATOR:
-            return "multiple_message_authenticators"
+        if attr_len < 2 or not attr_type or end > length:
+            return _attribute_error(attr_type, attr_len)
+        append((attr_type, data[pos + 2 : end]))
+        if attr_type == MESSAGE_AUTHENTICATOR:
+            if ma_offset >= 0:
+                return "multiple_message_authenticators"
+            if attr_len != 18:
+                return "message_authenticator_length"
+            ma_offset = pos + 2
         pos = end
     if len(attributes) > MAX_ATTRIBUTES:
         return "too_many_attributes"
+    first = dict(reversed(attributes))
     return Packet(code, data[1], data[4:20], data, attributes, first, ma_offset)
+
+
+def _attribute_error(attr_type: int, attr_len: int) -> str:
+    if not attr_type:
+        return "attribute_type_zero"
+    if attr_len < 2:
+        return "attribute_length_too_short"
+    return "attribute_overflow"
 
 
 def encode_reply(
@@ -122,13 +123,12 @@ def encode_reply(
     With ``with_message_authenticator`` the MA is the first attribute (Blast-RADIUS
     hardening, FreeRADIUS 3.2.5+): HMAC over the reply carrying the request authenticator.
     """
+    authenticator = request.authenticator
     if with_message_authenticator:
-        body = _MA_EMPTY + attributes
-        head = _HEAD.pack(code, request.ident, HEADER_LENGTH + len(body))
-        mac = message_authenticator(secret, head + request.authenticator + body)
-        body = _MA_EMPTY[:2] + mac + attributes
+        head = _HEAD.pack(code, request.ident, HEADER_LENGTH + 18 + len(attributes))
+        mac = message_authenticator(secret, head + authenticator + _MA_EMPTY + attributes)
+        body = _MA_HEAD + mac + attributes
     else:
+        head = _HEAD.pack(code, request.ident, HEADER_LENGTH + len(attributes))
         body = attributes
-        head = _HEAD.pack(code, request.ident, HEADER_LENGTH + len(body))
-    packet = head + request.authenticator + body
-    return head + response_authenticator(packet, request.authenticator, secret) + body
+    return head + md5(head + authenticator + body + secret) + body

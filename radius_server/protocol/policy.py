@@ -11,10 +11,9 @@ import logging
 import socket
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import constants as c
 from . import mschap
@@ -92,7 +91,7 @@ class _Request:
         for raw in raws:
             try:
                 values.append(self._codec.decode(definition, raw))
-            except (ValueError, TypeError, IndexError):
+            except Exception:  # NAS data: a bad value is skipped, never fatal
                 log.debug("undecodable %s from %s", name, self.source[0])
         return values
 
@@ -151,7 +150,11 @@ class AccessRequest(_Request):
     __slots__ = ("_password", "auth_method", "mschap_success")
 
     def __init__(self, packet, client, source, received_at, codec, auth_method):
-        super().__init__(packet, client, source, received_at, codec)
+        self.packet = packet
+        self.client = client
+        self.source = source
+        self.received_at = received_at
+        self._codec = codec
         self.auth_method: AuthMethod = auth_method
         self._password: bytes | None = None
         self.mschap_success: mschap.MsChapV2Success | None = None
@@ -215,9 +218,8 @@ class AccountingRequest(_Request):
     @property
     def status(self) -> str:
         """Start, Stop, Interim-Update, Accounting-On, Accounting-Off, or the number."""
-        names = self._codec.definition("Acct-Status-Type").values
         code = self.status_type
-        return next((name for name, value in names.items() if value == code), str(code))
+        return self._codec.definition("Acct-Status-Type").names.get(code) or str(code)
 
     @property
     def session_id(self) -> str | None:
@@ -307,11 +309,11 @@ ReplyAttribute = tuple[str, Any]
 """(dictionary name, value); a name may carry a tag, e.g. ``("Tunnel-Type:1", "VLAN")``."""
 
 
-@dataclass(frozen=True, slots=True)
-class AuthDecision:
+class AuthDecision(NamedTuple):
     """Accept with reply attributes (repeatable, in order) or reject with a reason.
 
     The reason goes to the auth log, never to the NAS; ``reply_message`` does go to the NAS.
+    (A NamedTuple: immutable and cheap to build once per request.)
     """
 
     accepted: bool

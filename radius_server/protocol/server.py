@@ -94,28 +94,19 @@ def _classify(packet: Packet) -> AuthMethod | str:
         return AuthMethod.CHAP if len(chap) == 17 else "malformed_chap_password"
     if c.VENDOR_SPECIFIC in first:
         response = packet.vendor_attributes(_MS, c.MS_CHAP2_RESPONSE)
-        challenge = packet.vendor_attributes(_MS, c.MS_CHAP_CHALLENGE)
-        if response or challenge:
-            if (
+        if response:
+            challenge = packet.vendor_attributes(_MS, c.MS_CHAP_CHALLENGE)
+            well_formed = (
                 len(response) == len(challenge) == 1
                 and len(response[0]) == 50
                 and len(challenge[0]) == 16
-            ):
-                return AuthMethod.MSCHAPV2
-            return "malformed_mschapv2"
+            )
+            return AuthMethod.MSCHAPV2 if well_formed else "malformed_mschapv2"
         if packet.vendor_attributes(_MS, c.MS_CHAP_RESPONSE):
             return "mschapv1_not_supported"
     if c.STATE in first:
         return AuthMethod.STATE
     return "no_credentials"
-
-
-def _kernel_time(ancillary: list) -> float:
-    for _level, kind, value in ancillary:
-        if kind == SO_TIMESTAMPNS and len(value) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(value)
-            return seconds + nanoseconds * 1e-9
-    return time.time()
 
 
 class RadiusServer:
@@ -150,11 +141,15 @@ class RadiusServer:
         self._queue = RequestQueue(self.config.max_queue) if self.config.auth_workers else None
         self._workers: list[threading.Thread] = []
         self._status_windows: dict[Client, list[int]] = {}
+        self._wakeup_read = self._wakeup_write = -1  # a pipe that lets stop() end a poll
+        self.auth_address: tuple | None = None  # (host, port) once bound
+        self.acct_address: tuple | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def bind(self) -> None:
         cfg = self.config
+        self._wakeup_read, self._wakeup_write = os.pipe()
         family = socket.AF_INET6 if ":" in cfg.host else socket.AF_INET
         for port, accounting in ((cfg.auth_port, False), (cfg.acct_port, True)):
             sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -166,8 +161,11 @@ class RadiusServer:
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.bind((cfg.host, port))
             sock.setblocking(False)
-            listener = _Listener(sock, accounting)
-            self._listeners[sock.fileno()] = listener
+            self._listeners[sock.fileno()] = _Listener(sock, accounting)
+            if accounting:
+                self.acct_address = sock.getsockname()[:2]
+            else:
+                self.auth_address = sock.getsockname()[:2]
 
     def _set_receive_buffer(self, sock: socket.socket) -> None:
         """SO_RCVBUFFORCE passes rmem_max when privileged; else the kernel caps SO_RCVBUF."""
@@ -176,20 +174,6 @@ class RadiusServer:
             sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
         except OSError:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-
-    def _address(self, accounting: bool) -> tuple:
-        for listener in self._listeners.values():
-            if listener.accounting == accounting:
-                return listener.sock.getsockname()[:2]
-        raise RuntimeError("server is not bound")
-
-    @property
-    def auth_address(self) -> tuple:
-        return self._address(False)
-
-    @property
-    def acct_address(self) -> tuple:
-        return self._address(True)
 
     def start(self) -> "RadiusServer":
         """Bind now (so the addresses are known) and serve from a background thread."""
@@ -204,6 +188,9 @@ class RadiusServer:
     def stop(self, timeout: float = 5.0) -> None:
         """Ask the loop to finish; waits for it when it runs in the ``start()`` thread."""
         self._stopping = True
+        if self._wakeup_write >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self._wakeup_write, b"x")
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -225,7 +212,7 @@ class RadiusServer:
             worker.start()
             self._workers.append(worker)
         poller = select.poll()
-        for fd in self._listeners:
+        for fd in (*self._listeners, self._wakeup_read):
             poller.register(fd, select.POLLIN)
         log.info(
             "radius server listening auth=%s acct=%s pid=%d",
@@ -236,8 +223,10 @@ class RadiusServer:
         next_sweep = 0.0
         try:
             while not self._stopping:
-                for fd, _event in poller.poll(200):
-                    self._drain(self._listeners[fd])
+                for fd, _event in poller.poll(500):
+                    listener = self._listeners.get(fd)
+                    if listener is not None:
+                        self._drain(listener)
                 now = time.time()
                 if now >= next_sweep:
                     self._dedup.sweep(now)
@@ -253,6 +242,10 @@ class RadiusServer:
         self._accounting.stop()
         for listener in self._listeners.values():
             listener.sock.close()
+        wakeup = (self._wakeup_read, self._wakeup_write)
+        self._wakeup_read = self._wakeup_write = -1
+        for fd in wakeup:
+            os.close(fd)
         log.info("radius server stopped pid=%d counters=%s", os.getpid(), self.counters.snapshot())
 
     # ------------------------------------------------------------------ receive path
@@ -260,15 +253,20 @@ class RadiusServer:
     def _drain(self, listener: _Listener) -> None:
         recvmsg = listener.sock.recvmsg
         for _ in range(_BURST):
-            try:
-                data, ancillary, _flags, source = recvmsg(65535, 64)
+            try:  # a longer datagram is cut at 4096: only padding can be lost (RFC 2865 §3)
+                data, ancillary, _flags, source = recvmsg(c.MAX_PACKET_LENGTH, 64)
             except BlockingIOError:
                 return
             except OSError as exc:
                 log.warning("receive failed on port %d: %s", listener.port, exc)
                 return
+            if ancillary:  # SO_TIMESTAMPNS: when the kernel queued the datagram
+                seconds, nanoseconds = _TIMESPEC.unpack_from(ancillary[0][2])
+                received_at = seconds + nanoseconds * 1e-9
+            else:
+                received_at = time.time()
             try:
-                self._dispatch(listener, data, source, _kernel_time(ancillary))
+                self._dispatch(listener, data, source, received_at)
             except Exception:
                 self.counters.dropped("internal_error")
                 log.exception("unexpected error on a packet from %s", source[0])
@@ -344,10 +342,10 @@ class RadiusServer:
             return self._authorize(*job)
         queued, displaced = self._queue.put(job, c.STATE in first)
         if displaced is not None:
-            displaced[1].authenticator = b""
+            displaced[1].forget()
             self._drop("overload_displaced", displaced[0].source)
         if not queued:
-            entry.authenticator = b""
+            entry.forget()
             self._drop("overload", source)
         return None
 
@@ -358,7 +356,7 @@ class RadiusServer:
                 return
             request, entry = job[0], job[1]
             if time.time() - request.received_at > self.config.max_request_time:
-                entry.authenticator = b""
+                entry.forget()
                 self._drop("request_timeout", request.source)
                 continue
             try:
@@ -386,14 +384,14 @@ class RadiusServer:
                 policy.engine_rejected(request, engine_reason)
             reply = self._access_reply(request, decision)
         except Exception:
-            entry.authenticator = b""  # a retransmission is processed afresh
+            entry.forget()
             self.counters.dropped("policy_error")
             log.exception("policy failed on Access-Request from %s", request.source[0])
             return
         try:
             sock.sendto(reply, request.source)
         except OSError as exc:
-            entry.authenticator = b""
+            entry.forget()
             self._drop("send_failed", request.source)
             log.warning("send to %s failed: %s", request.source[0], exc)
             return
@@ -477,7 +475,10 @@ class RadiusServer:
         if not message_authenticator_ok(packet.data, packet.ma_offset, client.secret):
             return self._drop("bad_message_authenticator", source)
         second = int(received_at)
-        window = self._status_windows.setdefault(client, [second, 0])
+        windows = self._status_windows
+        if len(windows) > 65536:  # client tables get replaced on reload
+            windows.clear()
+        window = windows.setdefault(client, [second, 0])
         if window[0] != second:
             window[0], window[1] = second, 0
         window[1] += 1
@@ -539,7 +540,7 @@ class RadiusServer:
             results = [False] * len(requests)
         for (request, entry, sock), stored in zip(batch, results, strict=True):
             if stored is not True:
-                entry.authenticator = b""
+                entry.forget()
                 self._drop("accounting_not_stored", request.source)
                 continue
             packet = request.packet
@@ -559,18 +560,20 @@ class RadiusServer:
             self.counters.accounted(time.time() - request.received_at)
 
 
-def serve_processes(build: Callable[[], RadiusServer], processes: int) -> None:
+def serve_processes(build: Callable[[], RadiusServer], processes: int) -> int:
     """Run ``processes`` servers on the same ports (SO_REUSEPORT), one per core.
 
     ``build`` runs in each child after the fork, so every process opens its own sockets and
-    database connections. SIGTERM/SIGINT to the parent stop the children.
+    database connections. SIGTERM/SIGINT to the parent stop the children; if one child dies
+    the others are stopped too, so that the supervisor restarts a complete set. Returns the
+    exit status for the parent.
     """
     if processes <= 1:
         server = build()
         _stop_on_signals(server)
         server.serve_forever()
-        return
-    children = []
+        return 0
+    children = set()
     for _ in range(processes):
         pid = os.fork()
         if pid == 0:
@@ -585,17 +588,25 @@ def serve_processes(build: Callable[[], RadiusServer], processes: int) -> None:
             finally:
                 logging.shutdown()
                 os._exit(status)
-        children.append(pid)
+        children.add(pid)
 
-    def forward(_signum, _frame):
+    def stop_children(_signum=None, _frame=None):
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGTERM)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for child in children:
-        os.waitpid(child, 0)
+    signal.signal(signal.SIGTERM, stop_children)
+    signal.signal(signal.SIGINT, stop_children)
+    failed = False
+    while children:
+        pid, status = os.wait()
+        children.discard(pid)
+        if status != 0 and not failed:
+            failed = True
+            log.error("radius server process %d exited with status %d; stopping the rest",
+                      pid, status)
+            stop_children()
+    return 1 if failed else 0
 
 
 def _stop_on_signals(server: RadiusServer) -> None:

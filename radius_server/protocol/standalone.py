@@ -11,6 +11,7 @@ The users file has ``username password`` lines (the harness's ``seed-users.sh`` 
 import argparse
 import logging
 import os
+import sys
 import threading
 
 from .clients import Client
@@ -76,7 +77,7 @@ def load_users(path: str) -> dict[str, str]:
     return users
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", required=True)
     parser.add_argument(
@@ -121,8 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger(__name__).info(
         "serving %d users with %d process(es)", len(users), args.processes
     )
-    serve_processes(build, args.processes)
+    return serve_processes(build, args.processes)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

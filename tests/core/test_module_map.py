@@ -4,9 +4,9 @@ import subprocess
 import sys
 
 import pytest
+from django.test import RequestFactory
 
 from modules.core.navigation import MODULES, sidebar
-from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ from modules.settings_hub.models import (
     GeneralSettings,
     NotificationSettings,
     NotificationTemplate,
+    SecuritySettings,
 )
 from modules.settings_hub.validators import TenantPasswordPolicyValidator
-from modules.settings_hub.models import SecuritySettings
 
 pytestmark = pytest.mark.django_db
 

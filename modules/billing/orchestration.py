@@ -1,0 +1,181 @@
+"""Money-aware service actions: the subscriber change, its invoice and the wallet settlement in
+one transaction. Any refusal (lifecycle rule, scope, insufficient balance) rolls all of it back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from modules.billing import events, invoicing, ledger
+from modules.billing.invoicing import BillingContext, plan_line, prepare_invoice, save_invoices
+from modules.billing.models import BillingSettings, CreditNote, Invoice
+from modules.billing.money import BillingError, round_money
+from modules.plans.models import Plan
+from modules.subscribers import services as subscribers
+
+
+@dataclass
+class Billed:
+    subscriber: object
+    invoice: Invoice | None = None
+    credit_note: CreditNote | None = None
+    addon: object | None = None
+    settled: Decimal = Decimal(0)
+
+
+def is_postpaid(ctx: BillingContext, plan) -> bool:
+    return (ctx.settings.invoice_mode == BillingSettings.InvoiceMode.POSTPAID
+            or (plan is not None and plan.billing_mode == Plan.BillingMode.POSTPAID))
+
+
+def _lock(subscriber) -> None:
+    """Wallet, then subscriber row (the money lock order), refreshing `subscriber` in place so
+    the charge is computed from the state the service change will see."""
+    ledger.lock_subscriber_wallet(subscriber)
+    fresh = type(subscriber).objects.select_for_update().get(pk=subscriber.pk)
+    for field in fresh._meta.concrete_fields:
+        setattr(subscriber, field.attname, getattr(fresh, field.attname))
+
+
+def _bill(ctx, subscriber, lines, *, actor, reason, require_paid, now, period=(None, None),
+          idempotency_key=None) -> tuple[Invoice, Decimal]:
+    prepared = prepare_invoice(ctx, subscriber, lines, reason=reason, actor=actor,
+                               period_start=period[0], period_end=period[1],
+                               idempotency_key=idempotency_key)
+    invoice = save_invoices(ctx, [prepared], now=now)[0]
+    settled = Decimal(0)
+    if ctx.settings.auto_apply_wallet or require_paid:
+        settled = invoicing.apply_advance(invoice, actor=actor, settings=ctx.settings)
+    if require_paid and invoice.amount_due > 0:
+        raise BillingError(
+            f"Insufficient wallet balance for {subscriber.username}: {invoice.total} "
+            f"{invoice.currency} needed.")
+    return invoice, settled
+
+
+@transaction.atomic
+def activate_and_bill(subscriber, *, actor, now=None, require_paid=False, reason="") -> Billed:
+    now = now or timezone.now()
+    ctx = BillingContext.for_tenant(subscriber.tenant_id)
+    _lock(subscriber)
+    subscribers.activate(subscriber, actor=actor, reason=reason, now=now)
+    events.plan_sold.send(sender=Invoice, subscriber=subscriber, plan=subscriber.plan,
+                          action="activate", actor=actor)
+    if is_postpaid(ctx, subscriber.plan):
+        return Billed(subscriber)
+    invoice, settled = _bill(ctx, subscriber, [plan_line(subscriber.plan, ctx)], actor=actor,
+                             reason=Invoice.Reason.ACTIVATION, require_paid=require_paid, now=now,
+                             period=(now, subscriber.expires_at))
+    return Billed(subscriber, invoice, settled=settled)
+
+
+@transaction.atomic
+def renew_and_bill(subscriber, *, actor, plan=None, now=None, require_paid=False,
+                   reason="") -> Billed:
+    now = now or timezone.now()
+    ctx = BillingContext.for_tenant(subscriber.tenant_id)
+    _lock(subscriber)
+    old_expiry = subscriber.expires_at
+    subscribers.renew(subscriber, actor=actor, plan=plan, reason=reason, now=now)
+    events.plan_sold.send(sender=Invoice, subscriber=subscriber, plan=subscriber.plan,
+                          action="renew", actor=actor)
+    if is_postpaid(ctx, subscriber.plan):
+        return Billed(subscriber)
+    start = max(now, old_expiry) if old_expiry else now
+    key = f"renew:{subscriber.pk}:{old_expiry.isoformat() if old_expiry else 'new'}"
+    invoice, settled = _bill(ctx, subscriber, [plan_line(subscriber.plan, ctx)], actor=actor,
+                             reason=Invoice.Reason.RENEWAL, require_paid=require_paid, now=now,
+                             period=(start, subscriber.expires_at), idempotency_key=key)
+    return Billed(subscriber, invoice, settled=settled)
+
+
+def unused_value(subscriber, ctx: BillingContext, now) -> Decimal:
+    """What the rest of the current cycle is worth: the last plan invoice covering it, pro rata."""
+    if not subscriber.expires_at or subscriber.expires_at <= now:
+        return Decimal(0)
+    last = (Invoice.objects.filter(
+        subscriber=subscriber, period_end=subscriber.expires_at, period_start__isnull=False,
+        status__in=[Invoice.Status.PAID, Invoice.Status.PARTIALLY_PAID, Invoice.Status.ISSUED])
+        .order_by("-id").first())
+    if last is None or last.period_end <= last.period_start:
+        return Decimal(0)
+    remaining = (last.period_end - now).total_seconds()
+    length = (last.period_end - last.period_start).total_seconds()
+    fraction = Decimal(str(min(max(remaining / length, 0.0), 1.0)))
+    return round_money(last.amount_paid * fraction, ctx.currency, ctx.settings.rounding)
+
+
+@transaction.atomic
+def change_plan_and_bill(subscriber, new_plan, *, actor, now=None, require_paid=False,
+                         reason="") -> Billed:
+    """Plan change with proration per settings. The new plan's validity starts now, so:
+    none — full price; credit — a credit note for the unused part, full price invoiced;
+    difference — one invoice for the new price less the unused part."""
+    now = now or timezone.now()
+    ctx = BillingContext.for_tenant(subscriber.tenant_id)
+    _lock(subscriber)
+    was_new = subscriber.status == subscriber.Status.NEW
+    unused = Decimal(0) if was_new else unused_value(subscriber, ctx, now)
+    subscribers.change_plan(subscriber, new_plan, actor=actor, reason=reason, now=now)
+    if was_new or is_postpaid(ctx, new_plan):
+        return Billed(subscriber)
+    mode = ctx.settings.proration
+    note = None
+    line = plan_line(new_plan, ctx)
+    if mode == BillingSettings.Proration.CREDIT_UNUSED and unused > 0:
+        note = invoicing.issue_credit_note(subscriber, unused, actor=actor, now=now,
+                                           reason=f"Unused part of the previous plan ({reason or 'plan change'})")
+    elif mode == BillingSettings.Proration.CHARGE_DIFFERENCE and unused > 0:
+        if unused >= new_plan.price:
+            excess = unused - new_plan.price
+            line = plan_line(new_plan, ctx, price=Decimal(0),
+                             description=f"{new_plan.name} (covered by the unused previous plan)")
+            if excess > 0:
+                note = invoicing.issue_credit_note(subscriber, excess, actor=actor, now=now,
+                                                   reason="Unused previous plan above the new price")
+        else:
+            line = plan_line(new_plan, ctx, price=new_plan.price - unused,
+                             description=f"{new_plan.name} (less {unused} unused of the previous plan)")
+    invoice, settled = _bill(ctx, subscriber, [line], actor=actor, reason=Invoice.Reason.PLAN_CHANGE,
+                             require_paid=require_paid, now=now, period=(now, subscriber.expires_at))
+    return Billed(subscriber, invoice, credit_note=note, settled=settled)
+
+
+@transaction.atomic
+def add_plan_item_and_bill(subscriber, item_plan, *, actor, now=None, require_paid=False) -> Billed:
+    now = now or timezone.now()
+    ctx = BillingContext.for_tenant(subscriber.tenant_id)
+    _lock(subscriber)
+    addon = subscribers.add_plan_item(subscriber, item_plan, actor=actor, now=now)
+    invoice, settled = _bill(ctx, subscriber, [plan_line(item_plan, ctx)], actor=actor,
+                             reason=Invoice.Reason.PLAN_ITEM, require_paid=require_paid, now=now,
+                             period=(addon.starts_at, addon.expires_at))
+    return Billed(subscriber, invoice, addon=addon, settled=settled)
+
+
+@transaction.atomic
+def convert_proforma(proforma, *, actor=None, now=None) -> Billed:
+    """Carry out a paid proforma (its money is already in the wallet): the purchase it quoted."""
+    from modules.billing.models import Proforma
+
+    locked = Proforma.objects.select_for_update().get(pk=proforma.pk)
+    if locked.status != Proforma.Status.OPEN:
+        raise BillingError(f"Proforma {locked} is {locked.get_status_display().lower()}.")
+    subscriber = locked.subscriber
+    purpose = locked.purpose
+    if purpose == Proforma.Purpose.ACTIVATE:
+        if subscriber.plan_id != locked.plan_id:
+            subscribers.change_plan(subscriber, locked.plan, actor=actor, now=now)
+        billed = activate_and_bill(subscriber, actor=actor, now=now, require_paid=True)
+    elif purpose == Proforma.Purpose.CHANGE_PLAN:
+        billed = change_plan_and_bill(subscriber, locked.plan, actor=actor, now=now, require_paid=True)
+    elif purpose == Proforma.Purpose.PLAN_ITEM:
+        billed = add_plan_item_and_bill(subscriber, locked.plan, actor=actor, now=now, require_paid=True)
+    else:
+        billed = renew_and_bill(subscriber, actor=actor, plan=locked.plan, now=now, require_paid=True)
+    Proforma.objects.filter(pk=locked.pk).update(status=Proforma.Status.CONVERTED,
+                                                 invoice=billed.invoice)
+    return billed

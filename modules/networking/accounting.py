@@ -1,0 +1,340 @@
+"""Storing RADIUS accounting: sessions, daily usage and FUP cycle usage in one transaction.
+
+The RADIUS server hands a batch of records (everything that arrived while the previous
+batch was being written); `store_batch` writes them with a handful of set-based statements
+and returns only after COMMIT, so the server acknowledges exactly what is durable.
+
+Counters are absolute 64-bit values (octets + Gigawords << 32): a session stores them, and
+usage grows by the difference to what was stored before. A retransmitted Interim-Update or
+Stop therefore adds nothing (idempotent), a repeated Start is an upsert, and an
+Interim-Update for an unknown session creates it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from modules.networking.fup import THRESHOLDS, _zone, cycle_start
+
+log = logging.getLogger(__name__)
+
+START, STOP, INTERIM, ON, OFF = "Start", "Stop", "Interim-Update", "Accounting-On", "Accounting-Off"
+SESSION_CHANNEL = "radius_sessions"
+
+
+@dataclass(slots=True)
+class AcctRecord:
+    status: str
+    unique_id: str
+    session_id: str
+    username: str
+    tenant_id: int
+    nas_id: int | None
+    nas_org_id: int | None
+    nas_ip: str | None
+    event_time: datetime
+    nas_port_id: str = ""
+    calling_station_id: str = ""
+    called_station_id: str = ""
+    framed_ip: str | None = None
+    delegated_prefix: str = ""
+    session_time: int | None = None
+    input_octets: int | None = None
+    output_octets: int | None = None
+    terminate_cause: str = ""
+
+
+@dataclass(slots=True)
+class _Session:
+    pk: int | None
+    subscriber_id: int | None
+    organization_id: int | None
+    started_at: datetime
+    stopped_at: datetime | None
+    input_octets: int
+    output_octets: int
+    was_open: bool
+    record: AcctRecord | None = None
+    session_time: int = 0
+    terminate_cause: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class FupEvent:
+    """What the caller must do after COMMIT: alerts to send, sessions to throttle or cut."""
+
+    subscriber_id: int
+    thresholds: list[int]
+    exhausted_now: bool
+    octets: int
+    limit: int
+
+
+def store_batch(records: list[AcctRecord], *, now: datetime | None = None) -> list[FupEvent]:
+    """Write `records` in one transaction (in arrival order); raises if nothing was stored."""
+    now = now or timezone.now()
+    events: list[FupEvent] = []
+    notices: list[str] = []
+    with transaction.atomic():
+        chunk: list[AcctRecord] = []
+        for record in records:
+            if record.status in (ON, OFF):
+                if chunk:
+                    events += _store_sessions(chunk, now, notices)
+                    chunk = []
+                _close_nas(record, notices)
+            elif record.unique_id:
+                chunk.append(record)
+        if chunk:
+            events += _store_sessions(chunk, now, notices)
+        _notify(notices)
+        if events:
+            _record_alerts(events)
+            transaction.on_commit(lambda: _after_commit(events))
+    return events
+
+
+def _record_alerts(events: list[FupEvent]) -> None:
+    with connection.cursor() as cursor:
+        for event in events:
+            for threshold in event.thresholds:
+                cursor.execute(
+                    "INSERT INTO networking_usagealert (subscriber_id, organization_id, "
+                    "cycle_start, threshold, octets, created_at) SELECT subscriber_id, "
+                    "organization_id, cycle_start, %s, %s, now() FROM networking_cycleusage "
+                    "WHERE subscriber_id = %s ORDER BY cycle_start DESC LIMIT 1 "
+                    "ON CONFLICT DO NOTHING",
+                    [threshold, event.octets, event.subscriber_id],
+                )
+
+
+def _after_commit(events: list[FupEvent]) -> None:
+    """Notices and throttling run in a celery worker, never in the accounting thread."""
+    from modules.networking import tasks
+
+    tasks.apply_quota_events.delay([
+        {"subscriber_id": e.subscriber_id, "thresholds": e.thresholds,
+         "exhausted_now": e.exhausted_now, "octets": e.octets, "limit": e.limit}
+        for e in events
+    ])
+
+
+def _close_nas(record: AcctRecord, notices: list[str]) -> None:
+    """Accounting-On/Off: the NAS restarted, so every session of that NAS-IP-Address is over
+    (as FreeRADIUS does; a client subnet may hold several NASes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE networking_radiussession SET stopped_at = %s, terminate_cause = %s, "
+            "updated_at = %s WHERE stopped_at IS NULL AND nas_ip = %s "
+            "RETURNING subscriber_id, unique_id, framed_ip",
+            [record.event_time, "NAS-Reboot", record.event_time, record.nas_ip],
+        )
+        closed = cursor.fetchall()
+        _release(cursor, [(sub, ip) for sub, _uid, ip in closed if sub and ip])
+    notices += [f"-{sub} {uid}" for sub, uid, _ip in closed if sub]
+
+
+def _release(cursor, pairs: list[tuple[int, str]]) -> None:
+    if not pairs:
+        return
+    cursor.execute(
+        "UPDATE networking_ipv4lease l SET subscriber_id = NULL, nas_id = NULL, "
+        "session_unique_id = '', leased_at = NULL FROM unnest(%s::bigint[], %s::inet[]) "
+        "AS s(subscriber_id, address) WHERE l.subscriber_id = s.subscriber_id "
+        "AND l.address = s.address",
+        [[p[0] for p in pairs], [p[1] for p in pairs]],
+    )
+
+
+def _subscribers(cursor, records: list[AcctRecord]) -> dict[tuple[int, str], tuple]:
+    keys = {(r.tenant_id, r.username) for r in records if r.username}
+    if not keys:
+        return {}
+    cursor.execute(
+        "SELECT s.tenant_id, s.username, s.id, s.organization_id, s.activated_at, p.quota_mb, "
+        "p.quota_reset, p.validity_unit, p.validity_value, p.fup_action "
+        "FROM subscribers_subscriber s LEFT JOIN plans_plan p ON p.id = s.plan_id "
+        "JOIN unnest(%s::bigint[], %s::text[]) AS k(tenant_id, username) "
+        "ON s.tenant_id = k.tenant_id AND s.username = k.username",
+        [[k[0] for k in keys], [k[1] for k in keys]],
+    )
+    return {(row[0], row[1]): row[2:] for row in cursor.fetchall()}
+
+
+def _store_sessions(records: list[AcctRecord], now: datetime, notices: list[str]) -> list[FupEvent]:
+    with connection.cursor() as cursor:
+        subscribers = _subscribers(cursor, records)
+        cursor.execute(
+            "SELECT unique_id, id, subscriber_id, organization_id, started_at, stopped_at, "
+            "input_octets, output_octets, session_time, terminate_cause "
+            "FROM networking_radiussession WHERE unique_id = ANY(%s) FOR UPDATE",
+            [list({r.unique_id for r in records})],
+        )
+        sessions = {
+            row[0]: _Session(pk=row[1], subscriber_id=row[2], organization_id=row[3],
+                             started_at=row[4], stopped_at=row[5], input_octets=row[6],
+                             output_octets=row[7], was_open=row[5] is None, session_time=row[8],
+                             terminate_cause=row[9])
+            for row in cursor.fetchall()
+        }
+        daily: dict[tuple[int, object], list[int]] = {}
+        cycle: dict[int, list] = {}
+        released: list[tuple[int, str]] = []
+        for record in records:
+            sub = subscribers.get((record.tenant_id, record.username))
+            state = sessions.get(record.unique_id)
+            if state is None:
+                started = record.event_time
+                if record.status != START and record.session_time:
+                    started = record.event_time - timedelta(seconds=record.session_time)
+                state = sessions[record.unique_id] = _Session(
+                    pk=None, subscriber_id=sub[0] if sub else None,
+                    organization_id=sub[1] if sub else record.nas_org_id, started_at=started,
+                    stopped_at=None, input_octets=0, output_octets=0, was_open=False)
+            state.record = record
+            state.updated_at = max(state.updated_at or record.event_time, record.event_time)
+            if record.session_time is not None:
+                state.session_time = max(state.session_time, record.session_time)
+            delta_in = max(0, (record.input_octets or 0) - state.input_octets)
+            delta_out = max(0, (record.output_octets or 0) - state.output_octets)
+            state.input_octets += delta_in
+            state.output_octets += delta_out
+            if record.status == STOP and state.stopped_at is None:
+                state.stopped_at = record.event_time
+                state.terminate_cause = record.terminate_cause
+                if state.subscriber_id and record.framed_ip:
+                    released.append((state.subscriber_id, record.framed_ip))
+            if (delta_in or delta_out) and sub:
+                zone = _zone(record.tenant_id)
+                day = timezone.localtime(record.event_time, zone).date()
+                totals = daily.setdefault((sub[0], day), [sub[1], 0, 0])
+                totals[1] += delta_in
+                totals[2] += delta_out
+                if sub[3]:  # the plan has a quota
+                    start = cycle_start(tenant_id=record.tenant_id, quota_reset=sub[4],
+                                        validity_unit=sub[5], validity_value=sub[6],
+                                        activated_at=sub[2], now=record.event_time)
+                    entry = cycle.setdefault(sub[0], [sub[1], start, 0, sub[3] * 1048576])
+                    entry[2] += delta_in + delta_out
+        _write_sessions(cursor, sessions, now)
+        _write_daily(cursor, daily)
+        _release(cursor, released)
+        for uid, state in sessions.items():
+            if state.subscriber_id and state.record is not None:
+                if not state.was_open and state.stopped_at is None:
+                    notices.append(f"+{state.subscriber_id} {uid}")
+                elif state.was_open and state.stopped_at is not None:
+                    notices.append(f"-{state.subscriber_id} {uid}")
+        return _write_cycles(cursor, cycle)
+
+
+_SESSION_COLUMNS = (
+    "unique_id", "session_id", "username", "subscriber_id", "organization_id", "nas_id", "nas_ip",
+    "nas_port_id", "calling_station_id", "called_station_id", "framed_ip",
+    "delegated_ipv6_prefix", "started_at", "updated_at", "stopped_at", "session_time",
+    "input_octets", "output_octets", "terminate_cause",
+)
+
+
+def _write_sessions(cursor, sessions: dict[str, _Session], now: datetime) -> None:
+    rows = []
+    for uid, s in sessions.items():
+        r = s.record
+        if r is None:
+            continue
+        rows.append((uid, r.session_id[:64], r.username[:64], s.subscriber_id, s.organization_id,
+                     r.nas_id, r.nas_ip, r.nas_port_id[:64], r.calling_station_id[:64],
+                     r.called_station_id[:64], r.framed_ip, r.delegated_prefix[:43], s.started_at,
+                     s.updated_at, s.stopped_at, min(s.session_time, 2**31 - 1), s.input_octets,
+                     s.output_octets, (s.terminate_cause or "")[:32]))
+    if not rows:
+        return
+    columns = ", ".join(_SESSION_COLUMNS)
+    types = ("text", "text", "text", "bigint", "bigint", "bigint", "inet", "text", "text", "text",
+             "inet", "text", "timestamptz", "timestamptz", "timestamptz", "integer", "bigint",
+             "bigint", "text")
+    unnest = ", ".join(f"%s::{t}[]" for t in types)
+    # Column names and types are the constants above, never input: S608 does not apply.
+    cursor.execute(
+        f"INSERT INTO networking_radiussession ({columns}, throttled, last_coa_kind, "  # noqa: S608
+        f"last_coa_result, last_coa_error) SELECT *, false, '', '', '' FROM unnest({unnest}) "
+        "ON CONFLICT (unique_id) DO UPDATE SET "
+        "framed_ip = COALESCE(EXCLUDED.framed_ip, networking_radiussession.framed_ip), "
+        "delegated_ipv6_prefix = CASE WHEN EXCLUDED.delegated_ipv6_prefix = '' THEN "
+        "networking_radiussession.delegated_ipv6_prefix ELSE EXCLUDED.delegated_ipv6_prefix END, "
+        "updated_at = EXCLUDED.updated_at, stopped_at = EXCLUDED.stopped_at, "
+        "session_time = EXCLUDED.session_time, input_octets = EXCLUDED.input_octets, "
+        "output_octets = EXCLUDED.output_octets, terminate_cause = EXCLUDED.terminate_cause",
+        [list(column) for column in zip(*rows, strict=True)],
+    )
+
+
+def _write_daily(cursor, daily: dict) -> None:
+    if not daily:
+        return
+    keys = list(daily)
+    cursor.execute(
+        "INSERT INTO networking_dailyusage (subscriber_id, day, organization_id, input_octets, "
+        "output_octets) SELECT * FROM unnest(%s::bigint[], %s::date[], %s::bigint[], "
+        "%s::bigint[], %s::bigint[]) ON CONFLICT (subscriber_id, day) DO UPDATE SET "
+        "input_octets = networking_dailyusage.input_octets + EXCLUDED.input_octets, "
+        "output_octets = networking_dailyusage.output_octets + EXCLUDED.output_octets",
+        [[k[0] for k in keys], [k[1] for k in keys], [daily[k][0] for k in keys],
+         [daily[k][1] for k in keys], [daily[k][2] for k in keys]],
+    )
+
+
+def _write_cycles(cursor, cycle: dict[int, list]) -> list[FupEvent]:
+    """Add usage to the cycle counters; flag the 80/90/100 % crossings (each only once)."""
+    if not cycle:
+        return []
+    ids = list(cycle)
+    cursor.execute(
+        "INSERT INTO networking_cycleusage (subscriber_id, organization_id, cycle_start, octets, "
+        "quota_octets, extra_quota_octets, boosted, exhausted, alerts_sent, updated_at) "
+        "SELECT s, o, c, n, q, 0, false, false, 0, now() FROM unnest(%s::bigint[], %s::bigint[], "
+        "%s::timestamptz[], %s::bigint[], %s::bigint[]) AS t(s, o, c, n, q) "
+        "ON CONFLICT (subscriber_id, cycle_start) DO UPDATE SET "
+        "octets = networking_cycleusage.octets + EXCLUDED.octets, updated_at = now() "
+        "RETURNING id, subscriber_id, octets, quota_octets + extra_quota_octets, boosted, "
+        "exhausted, alerts_sent",
+        [ids, [cycle[i][0] for i in ids], [cycle[i][1] for i in ids],
+         [cycle[i][2] for i in ids], [cycle[i][3] for i in ids]],
+    )
+    events = []
+    for pk, subscriber_id, octets, limit, boosted, exhausted, sent in cursor.fetchall():
+        if not limit:
+            continue
+        due = [t for t in THRESHOLDS if t > sent and octets * 100 >= t * limit]
+        exhaust = not exhausted and not boosted and octets >= limit
+        if not due and not exhaust:
+            continue
+        cursor.execute(
+            "UPDATE networking_cycleusage SET alerts_sent = GREATEST(alerts_sent, %s), "
+            "exhausted = exhausted OR %s WHERE id = %s",
+            [max(due, default=sent), exhaust, pk],
+        )
+        events.append(FupEvent(subscriber_id, due, exhaust, octets, limit))
+    return events
+
+
+def _notify(notices: list[str]) -> None:
+    """Tell every RADIUS process which sessions opened or closed (delivered at COMMIT)."""
+    if not notices:
+        return
+    payloads, current = [], ""
+    for notice in notices:
+        if len(current) + len(notice) > 7000:
+            payloads.append(current)
+            current = ""
+        current = f"{current}\n{notice}" if current else notice
+    payloads.append(current)
+    with connection.cursor() as cursor:
+        for payload in payloads:
+            cursor.execute("SELECT pg_notify(%s, %s)", [SESSION_CHANNEL, payload])

@@ -1,0 +1,288 @@
+"""Bulk import and export of subscribers (django-import-export), scoped to the importing user.
+
+Column format (also the downloadable template, see `TEMPLATE_HEADERS`):
+
+    username*, password*, name*, mobile, email, address, area, city, state, pincode,
+    tax_number, organization, plan, connection_type, mac_address, static_ipv4, ipv6_prefix,
+    nas_ip, simultaneous_use, status, expires_at, notes
+
+- `organization` is an organization code in the importer's scope (empty: the importer's own);
+  `plan` is a plan code the importer may sell and that organization may use.
+- `status` is new (default), active, suspended or expired; active/suspended/expired need
+  `expires_at` (ISO date or date-time, tenant time zone) - for migrating running customers.
+- Usernames are unique in the ISP; duplicates inside the file or against existing subscribers
+  are row errors. Existing subscribers are never updated by an import.
+- Passwords are accepted in clear and stored encrypted; exports never contain them.
+
+Speed: every lookup (organizations, plans, existing usernames) is one query per file, rows are
+validated in Python, inserted with `bulk_create`, and the dry run does not write at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from import_export import fields, resources
+from import_export.instance_loaders import BaseInstanceLoader
+
+from modules.core import scope
+from modules.plans.cells import neutralize, unescape_cell
+from modules.plans.models import Plan
+from modules.plans.selectors import sellable_plans
+from modules.plans.services import tenant_zone
+from modules.subscribers.models import StatusChange, Subscriber
+from modules.subscribers.validation import (
+    normalize_email,
+    normalize_ip,
+    normalize_ipv4,
+    normalize_ipv6_prefix,
+    normalize_mac,
+    normalize_mobile,
+    tenant_region,
+)
+
+TEMPLATE_HEADERS = [
+    "username", "password", "name", "mobile", "email", "address", "area", "city", "state",
+    "pincode", "tax_number", "organization", "plan", "connection_type", "mac_address",
+    "static_ipv4", "ipv6_prefix", "nas_ip", "simultaneous_use", "status", "expires_at", "notes",
+]
+REQUIRED_HEADERS = {"username", "password", "name"}
+EXPORT_HEADERS = [h for h in TEMPLATE_HEADERS if h != "password"]
+IMPORTABLE_STATUSES = {"new", "active", "suspended", "expired"}
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
+
+
+class NeverExisting(BaseInstanceLoader):
+    """Imports only create; no per-row lookup (uniqueness is checked against one preload)."""
+
+    def get_instance(self, row):
+        return None
+
+
+class SubscriberResource(resources.ModelResource):
+    organization = fields.Field(column_name="organization", attribute="organization_code")
+    plan = fields.Field(column_name="plan", attribute="plan_code")
+    password = fields.Field(column_name="password", attribute="password_clear")
+
+    class Meta:
+        model = Subscriber
+        fields = TEMPLATE_HEADERS
+        import_id_fields = []
+        instance_loader_class = NeverExisting
+        force_init_instance = True
+        use_bulk = True
+        batch_size = 2000
+        skip_diff = True
+        skip_unchanged = False
+        clean_model_instances = False
+        report_skipped = False
+
+    def __init__(self, user=None, **kwargs):
+        super().__init__(**kwargs)
+        self.user = user
+        self.imported_ids: list[int] = []
+
+    # Header and lookups: one query each per file -----------------------------------------
+    def before_import(self, dataset, **kwargs):
+        headers = [str(h or "").strip().lower() for h in (dataset.headers or [])]
+        missing = REQUIRED_HEADERS - set(headers)
+        unknown = [h for h in headers if h not in TEMPLATE_HEADERS]
+        if missing or unknown:
+            parts = []
+            if missing:
+                parts.append(f"missing column(s): {', '.join(sorted(missing))}")
+            if unknown:
+                parts.append(f"unknown column(s): {', '.join(unknown)}")
+            raise ValidationError(f"Wrong headers ({'; '.join(parts)}). "
+                                  "Download the template for the column format.")
+        dataset.headers = headers
+        user = self.user
+        self.dry_run = kwargs.get("dry_run", False)
+        home = user.organization if user is not None else None
+        self.tenant_id = home.tenant_id if home else None
+        self.home = home
+        self.orgs = {o.code: o for o in scope.allowed_organizations(user)
+                     if o.tenant_id == self.tenant_id}
+        self.plans: dict[str, list[Plan]] = {}
+        for plan in sellable_plans(user).filter(plan_type=Plan.Type.BROADBAND):
+            self.plans.setdefault(plan.code, []).append(plan)
+        self.region = tenant_region(self.tenant_id)
+        self.zone = tenant_zone(self.tenant_id)
+        names = {str(n).strip() for n in dataset["username"] if n}
+        self.existing = set()
+        names_list = list(names)
+        for i in range(0, len(names_list), 10000):
+            self.existing.update(Subscriber.objects.filter(
+                tenant_id=self.tenant_id, username__in=names_list[i:i + 10000],
+            ).values_list("username", flat=True))
+        self.seen: set[str] = set()
+
+    def init_instance(self, row=None):
+        return Subscriber(tenant_id=self.tenant_id)
+
+    # Per row: widgets set raw text, then one validation pass reports every bad column ---
+    def import_instance(self, instance, row, **kwargs):
+        for key in row:
+            row[key] = unescape_cell(row[key])
+        errors: dict[str, list[str]] = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        self._validate(instance, errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def _validate(self, sub: Subscriber, errors: dict) -> None:
+        def check(name, normalize, *args):
+            try:
+                setattr(sub, name, normalize(getattr(sub, name) or "", *args))
+            except ValidationError as exc:
+                errors.setdefault(name, []).extend(exc.messages)
+
+        username = (sub.username or "").strip()
+        sub.username = username
+        if not username:
+            errors.setdefault("username", []).append("A username is required.")
+        elif len(username) > 64 or not set(username) <= USERNAME_CHARS:
+            errors.setdefault("username", []).append(
+                "Use up to 64 letters, digits and . _ - @ in a username.")
+        elif username in self.seen:
+            errors.setdefault("username", []).append(f"“{username}” appears twice in this file.")
+        elif username in self.existing:
+            errors.setdefault("username", []).append(f"“{username}” already exists.")
+        self.seen.add(username)
+        if not (getattr(sub, "password_clear", "") or ""):
+            errors.setdefault("password", []).append("A password is required.")
+        if not (sub.name or "").strip():
+            errors.setdefault("name", []).append("A name is required.")
+        check("mobile", normalize_mobile, self.region)
+        check("email", normalize_email)
+        check("mac_address", normalize_mac)
+        check("static_ipv4", normalize_ipv4)
+        check("nas_ip", normalize_ip)
+        check("ipv6_prefix", normalize_ipv6_prefix)
+        self._organization(sub, errors)
+        self._plan(sub, errors)
+        self._choices_and_numbers(sub, errors)
+
+    def _organization(self, sub, errors):
+        code = getattr(sub, "organization_code", "") or ""
+        org = self.orgs.get(code) if code else self.home
+        if org is None:
+            errors.setdefault("organization", []).append(
+                f"“{code}” is not an organization you may add subscribers to.")
+            return
+        sub.organization = org
+
+    def _plan(self, sub, errors):
+        code = getattr(sub, "plan_code", "") or ""
+        if not code:
+            sub.plan = None
+            return
+        candidates = self.plans.get(code, [])
+        org = sub.organization if sub.organization_id else None
+        usable = [p for p in candidates if org is None or p.organization.contains(org)]
+        if not usable:
+            errors.setdefault("plan", []).append(
+                f"“{code}” is not a broadband plan you may sell here." if not candidates else
+                f"The plan “{code}” is not available to {org}.")
+            return
+        sub.plan = max(usable, key=lambda p: p.organization.depth)  # the nearest owner wins
+
+    def _choices_and_numbers(self, sub, errors):
+        if sub.connection_type in ("", None):
+            sub.connection_type = Subscriber.ConnectionType.PPPOE
+        elif sub.connection_type not in Subscriber.ConnectionType.values:
+            errors.setdefault("connection_type", []).append(
+                f"Use one of {', '.join(Subscriber.ConnectionType.values)}.")
+        status = (sub.status or "new").lower()
+        sub.status = status
+        if status not in IMPORTABLE_STATUSES:
+            allowed = ", ".join(sorted(IMPORTABLE_STATUSES))
+            errors.setdefault("status", []).append(f"Use one of {allowed}.")
+        elif status != "new":
+            if not sub.expires_at:
+                errors.setdefault("expires_at", []).append(
+                    f"A {status} subscriber needs expires_at.")
+            if not sub.plan_id and "plan" not in errors:
+                errors.setdefault("plan", []).append(f"A {status} subscriber needs a plan.")
+            sub.activated_at = timezone.now()
+        for name, limit in (("name", 150), ("mobile", 20), ("area", 80), ("city", 80),
+                            ("state", 80), ("pincode", 10), ("tax_number", 15)):
+            if len(getattr(sub, name) or "") > limit:
+                errors.setdefault(name, []).append(f"At most {limit} characters.")
+
+    # Field conversions the widgets do not know -----------------------------------------
+    def import_field(self, field, instance, row, is_m2m=False, **kwargs):
+        name = field.attribute
+        if name == "expires_at":
+            instance.expires_at = self._expiry(row.get("expires_at"))
+            return
+        if name == "simultaneous_use":
+            value = row.get("simultaneous_use")
+            if value in ("", None):
+                instance.simultaneous_use = None
+                return
+            if not str(value).isdigit() or not 1 <= int(value) <= 64:
+                raise ValueError("A number from 1 to 64.")
+            instance.simultaneous_use = int(value)
+            return
+        if field.column_name in row:
+            value = row[field.column_name]
+            setattr(instance, name, "" if value is None else value)
+
+    def _expiry(self, value):
+        if value in ("", None):
+            return None
+        if isinstance(value, datetime):
+            return value if timezone.is_aware(value) else timezone.make_aware(value, self.zone)
+        text = str(value).strip()
+        moment = parse_datetime(text)
+        if moment is None:
+            day = parse_date(text)
+            if day is None:
+                raise ValueError("Use a date like 2026-12-31 or 2026-12-31 23:59.")
+            moment = datetime.combine(day, time(23, 59, 59))
+        return moment if timezone.is_aware(moment) else timezone.make_aware(moment, self.zone)
+
+    # Saving: encrypt only when it will be kept; the dry run writes nothing -------------
+    def before_save_instance(self, instance, row, **kwargs):
+        if not self.dry_run:
+            instance.set_password(instance.password_clear)
+
+    def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None,
+                    result=None):
+        if dry_run:
+            self.create_instances.clear()
+            return
+        created = list(self.create_instances)
+        super().bulk_create(using_transactions, dry_run, raise_errors, batch_size, result)
+        actor_id = self.user.pk if self.user is not None else None
+        StatusChange.objects.bulk_create([
+            StatusChange(subscriber_id=s.pk, from_status="new", to_status=s.status,
+                         action="import", actor_id=actor_id)
+            for s in created if s.pk
+        ], batch_size=batch_size)
+        self.imported_ids += [s.pk for s in created if s.pk]
+
+    # Export (import-export's own, for modest selections; big exports stream) -----------
+    def export_field(self, field, instance, **kwargs):
+        if field.column_name == "password":
+            return ""
+        if field.column_name == "organization":
+            return neutralize(instance.organization.code)
+        if field.column_name == "plan":
+            return neutralize(instance.plan.code if instance.plan_id else "")
+        return neutralize(super().export_field(field, instance, **kwargs) or "")
+
+    def get_export_fields(self, selected_fields=None):
+        return [f for f in super().get_export_fields(selected_fields)
+                if f.column_name != "password"]
+
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("organization", "plan")
+
