@@ -46,10 +46,11 @@ MODULES: tuple[Module, ...] = (
     Module("partners", "Partners", "handshake", "partners/index", (
         Item("partners.partner", icon="handshake"),
         Item("core.organization", "Organization tree", "account_tree"),
-        Item("partners.wallet", icon="account_balance_wallet"),
+        Item("partners.partnerwallet", icon="account_balance_wallet"),
         Item("partners.topuprequest", icon="add_card"),
         Item("partners.planshare", icon="share"),
         Item("partners.commissiontemplate", icon="paid"),
+        Item("partners.commission", icon="percent"),
         Item("partners.settlement", icon="payments"),
     )),
     Module("networking", "Networking", "router", "nas-devices/index", (

@@ -32,7 +32,9 @@ EXAMPLE_ROLES: dict[str, tuple[str, list[str]]] = {
     "Read Only": ("Sees every module, changes nothing.", ["*.view"]),
     "Partner Manager": ("Runs a partner: its subscribers, sub-partners, staff and money.", [
         "subscribers.*", "kyc-documents.*", "plans.view", "invoices.view", "payments.view",
-        "payments.create", "proformas.view", "wallets.view", "top-up-requests.*",
+        "payments.create", "proformas.view", "wallets.view", "partners.view",
+        "partners.create", "partners.edit", "partner-wallets.view", "top-up-requests.*",
+        "plan-shares.view", "plan-shares.create", "plan-shares.edit", "commissions.view",
         "tickets.*", "field-visits.*", "organizations.view", "organizations.create",
         "organizations.edit", "users.view", "users.create", "users.edit",
         "sessions.view", "auth-log-entries.view", "reports.view", "stock-levels.view",

@@ -5,3 +5,10 @@ class PartnersConfig(AppConfig):
     name = "modules.partners"
     label = "partners"
     verbose_name = "Partners"
+
+    def ready(self):
+        from modules.partners import receivers  # noqa: F401 - connects the billing receivers
+        from modules.partners.sharing import PartnerSharing
+        from modules.plans.selectors import register_sharing_rule
+
+        register_sharing_rule(PartnerSharing())
