@@ -2,7 +2,9 @@
 
 Only reads that ask for it go there: code inside `replica_reads()` (report builders and
 exports) and models of REPLICA_READ_APPS. Everything else, all writes and all migrations
-stay on the primary, so a page never reads back a stale copy of what it just wrote.
+stay on the primary, so a page never reads back a stale copy of what it just wrote. A model
+whose rows are read back right after they are written (an export job's progress) sets
+`read_from_primary = True` and is never read from the replica.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def replica_reads():
 
 class ReplicaRouter:
     def db_for_read(self, model, **hints):
-        if not replica_configured():
+        if not replica_configured() or getattr(model, "read_from_primary", False):
             return None
         instance = hints.get("instance")
         if instance is not None and instance._state.db not in (None, REPLICA):

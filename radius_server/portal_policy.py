@@ -141,7 +141,7 @@ class PortalPolicy(Policy):
                         sub.organization_id if sub else (nas.organization_id if nas else None),
                         nas.id if nas else None, request.source[0], request.calling_station_id,
                         str(request.auth_method or ""), outcome, reason)
-        if self.log_decisions and (outcome == "reject" or log.isEnabledFor(logging.DEBUG)):
+        if self.log_decisions:
             log.info("%s user=%s nas=%s mac=%s reason=%s", outcome, username, request.source[0],
                      request.calling_station_id or "-", reason or "-")
 

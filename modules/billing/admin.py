@@ -21,6 +21,7 @@ from modules.billing import (
     orchestration,
     payments,
     printing,
+    subscriber_admin,
 )
 from modules.billing.models import (
     BillingSettings,
@@ -39,11 +40,22 @@ from modules.billing.models import (
 from modules.billing.money import BillingError
 from modules.core.admin_base import Scope, ScopedModelAdmin, ScopedTabularInline
 from modules.settings_hub.admin import TenantSettingsAdmin
+from modules.subscribers.paging import IdsFirstPaginator, page_from_request
 from modules.subscribers.services import TransitionError
 
-STATUS_COLORS = {"draft": "info", "issued": "warning", "partial": "warning", "paid": "success",
-                 "cancelled": "danger", "received": "success", "pending": "warning",
-                 "approved": "success", "rejected": "danger", "open": "info", "converted": "success"}
+STATUS_COLORS = {
+    "draft": "info",
+    "issued": "warning",
+    "partial": "warning",
+    "paid": "success",
+    "cancelled": "danger",
+    "received": "success",
+    "pending": "warning",
+    "approved": "success",
+    "rejected": "danger",
+    "open": "info",
+    "converted": "success",
+}
 
 
 def scoped_object(method):
@@ -77,16 +89,28 @@ def run_service(model_admin, request, operation, success: str, obj=None):
     else:
         messages.success(request, success.format(obj=obj, result=result))
     opts = model_admin.model._meta
-    return finish(request, reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+    return finish(
+        request, reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    )
 
 
 def dialog(title, form_class, description="", submit=""):
-    return {"title": title, "description": description, "form_class": form_class,
-            "form_submit_text": submit or title}
+    return {
+        "title": title,
+        "description": description,
+        "form_class": form_class,
+        "form_submit_text": submit or title,
+    }
 
 
 class ReadOnlyAdmin(ScopedModelAdmin):
-    """Documents and ledger rows are never edited in a form."""
+    """Documents and ledger rows are never edited in a form. Lists grow to millions of rows:
+    the count is capped and a page reads its ids first (no full COUNT, no deep OFFSET scan)."""
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        return IdsFirstPaginator(queryset, per_page, orphans=orphans,
+                                 allow_empty_first_page=allow_empty_first_page,
+                                 current_page=page_from_request(request))
 
     def has_add_permission(self, request, *args):
         return False
@@ -106,7 +130,9 @@ class ServiceFormAdmin(ReadOnlyAdmin):
 
     def has_add_permission(self, request, *args):
         opts = self.model._meta
-        return request.user.has_perm(f"{opts.app_label}.add_{opts.model_name}") and self._has_scope(request)
+        return request.user.has_perm(f"{opts.app_label}.add_{opts.model_name}") and self._has_scope(
+            request
+        )
 
     def perform(self, request, form):
         raise NotImplementedError
@@ -125,27 +151,78 @@ class ServiceFormAdmin(ReadOnlyAdmin):
                 messages.success(request, f"{obj} recorded.")
                 opts = self.model._meta
                 return HttpResponseRedirect(
-                    reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
-        context = {**self.admin_site.each_context(request), "title": self.service_title,
-                   "form": form, "opts": self.model._meta}
+                    reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": self.service_title,
+            "form": form,
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "billing/admin/service_form.html", context)
 
 
 @admin.register(BillingSettings)
 class BillingSettingsAdmin(TenantSettingsAdmin):
     fieldsets = (
-        ("Invoicing", {"fields": ("invoice_mode", "bill_cycle_day", "due_days", "invoice_prefix",
-                                  "receipt_prefix", "credit_note_prefix", "proforma_prefix",
-                                  "number_reset", "fiscal_year_start_month")}),
-        ("Tax and rounding", {"fields": ("tax_scheme", "single_tax_name", "prices_include_tax",
-                                         "tax_rounding", "rounding", "round_total_to_unit",
-                                         "default_hsn_sac")}),
-        ("Wallet", {"fields": ("auto_apply_wallet", "allow_negative_balance",
-                               "subscriber_credit_limit")}),
-        ("Renewals", {"fields": ("auto_renew", "grace_days", "expiry_time", "proration", "cycle",
-                                 "reminder_days")}),
-        ("Collections", {"fields": ("late_fee", "late_fee_value", "late_fee_after_days",
-                                    "suspend_overdue_after_days")}),
+        (
+            "Invoicing",
+            {
+                "fields": (
+                    "invoice_mode",
+                    "bill_cycle_day",
+                    "due_days",
+                    "invoice_prefix",
+                    "receipt_prefix",
+                    "credit_note_prefix",
+                    "proforma_prefix",
+                    "number_reset",
+                    "fiscal_year_start_month",
+                )
+            },
+        ),
+        (
+            "Tax and rounding",
+            {
+                "fields": (
+                    "tax_scheme",
+                    "single_tax_name",
+                    "prices_include_tax",
+                    "tax_rounding",
+                    "rounding",
+                    "round_total_to_unit",
+                    "default_hsn_sac",
+                )
+            },
+        ),
+        (
+            "Wallet",
+            {"fields": ("auto_apply_wallet", "allow_negative_balance", "subscriber_credit_limit")},
+        ),
+        (
+            "Renewals",
+            {
+                "fields": (
+                    "auto_renew",
+                    "grace_days",
+                    "expiry_time",
+                    "proration",
+                    "cycle",
+                    "reminder_days",
+                )
+            },
+        ),
+        (
+            "Collections",
+            {
+                "fields": (
+                    "late_fee",
+                    "late_fee_value",
+                    "late_fee_after_days",
+                    "suspend_overdue_after_days",
+                )
+            },
+        ),
     )
 
 
@@ -154,8 +231,15 @@ class InvoiceLineInline(ScopedTabularInline):
     extra = 0
     max_num = 0
     can_delete = False
-    fields = ["description", "hsn_sac", "quantity", "unit_price", "taxable_value", "tax_rate",
-              "tax_amount"]
+    fields = [
+        "description",
+        "hsn_sac",
+        "quantity",
+        "unit_price",
+        "taxable_value",
+        "tax_rate",
+        "tax_amount",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -167,16 +251,28 @@ class InvoiceLineInline(ScopedTabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ["number_label", "bill_to_name", "issue_date", "due_date", "total",
-                    "amount_paid", "status_label"]
+    list_display = [
+        "number_label",
+        "bill_to_name",
+        "issue_date",
+        "due_date",
+        "total",
+        "amount_paid",
+        "status_label",
+    ]
     list_filter = ["status", "reason"]
     search_fields = ["=number", "=subscriber__username"]
     list_select_related = []
     date_hierarchy = None
     inlines = [InvoiceLineInline]
     readonly_fields = ["tax_breakdown"]
-    actions_detail = ["print_invoice", "download_pdf", "issue", "record_payment",
-                      "request_cancellation"]
+    actions_detail = [
+        "print_invoice",
+        "download_pdf",
+        "issue",
+        "record_payment",
+        "request_cancellation",
+    ]
 
     @display(description="Number", ordering="-id")
     def number_label(self, obj):
@@ -228,38 +324,80 @@ class InvoiceAdmin(ReadOnlyAdmin):
         return HttpResponseRedirect(reverse("admin:billing_invoice_pdf", args=[object_id]))
 
     @scoped_object
-    @action(description="Issue", icon="send", permissions=["issue"],
-            dialog=dialog("Issue invoice", forms.ConfirmDialog,
-                          "Numbers the draft; it can no longer be edited."))
+    @action(
+        description="Issue",
+        icon="send",
+        permissions=["issue"],
+        dialog=dialog(
+            "Issue invoice", forms.ConfirmDialog, "Numbers the draft; it can no longer be edited."
+        ),
+    )
     def issue(self, request, form, object_id):
-        return run_service(self, request, lambda inv: invoicing.issue_invoice(
-            inv, actor=request.user), "Invoice {result} issued.")
+        return run_service(
+            self,
+            request,
+            lambda inv: invoicing.issue_invoice(inv, actor=request.user),
+            "Invoice {result} issued.",
+        )
 
     @scoped_object
-    @action(description="Record payment", icon="payments", permissions=["collect"],
-            dialog=dialog("Record payment", forms.InvoicePaymentDialog, submit="Record"))
+    @action(
+        description="Record payment",
+        icon="payments",
+        permissions=["collect"],
+        dialog=dialog("Record payment", forms.InvoicePaymentDialog, submit="Record"),
+    )
     def record_payment(self, request, form, object_id):
         data = form.cleaned_data
-        return run_service(self, request, lambda inv: payments.record_payment(
-            inv.subscriber, data["amount"], actor=request.user, method=data["method"],
-            reference=data["reference"], invoices=[inv]), "Receipt {result} recorded.")
+        return run_service(
+            self,
+            request,
+            lambda inv: payments.record_payment(
+                inv.subscriber,
+                data["amount"],
+                actor=request.user,
+                method=data["method"],
+                reference=data["reference"],
+                invoices=[inv],
+            ),
+            "Receipt {result} recorded.",
+        )
 
     @scoped_object
-    @action(description="Request cancellation", icon="block", permissions=["cancel"],
-            dialog=dialog("Request cancellation", forms.ReasonDialog,
-                          "Another user with the approve permission must approve it."))
+    @action(
+        description="Request cancellation",
+        icon="block",
+        permissions=["cancel"],
+        dialog=dialog(
+            "Request cancellation",
+            forms.ReasonDialog,
+            "Another user with the approve permission must approve it.",
+        ),
+    )
     def request_cancellation(self, request, form, object_id):
-        return run_service(self, request, lambda inv: cancellations.request_cancellation(
-            inv, actor=request.user, reason=form.cleaned_data["reason"]),
-            "Cancellation of {obj} requested.")
+        return run_service(
+            self,
+            request,
+            lambda inv: cancellations.request_cancellation(
+                inv, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            "Cancellation of {obj} requested.",
+        )
 
 
 @admin.register(Payment)
 class PaymentAdmin(ServiceFormAdmin):
     service_form = forms.RecordPaymentForm
     service_title = "Record payment"
-    list_display = ["number", "bill_to_name", "received_at", "amount", "method", "reference",
-                    "status_label"]
+    list_display = [
+        "number",
+        "bill_to_name",
+        "received_at",
+        "amount",
+        "method",
+        "reference",
+        "status_label",
+    ]
     list_filter = ["status", "method"]
     search_fields = ["=number", "=reference", "=subscriber__username"]
     actions_detail = ["print_receipt", "request_cancellation"]
@@ -270,14 +408,23 @@ class PaymentAdmin(ServiceFormAdmin):
 
     def perform(self, request, form):
         data = form.cleaned_data
-        return payments.record_payment(data["subscriber"], data["amount"], actor=request.user,
-                                       method=data["method"], reference=data["reference"],
-                                       note=data["note"])
+        return payments.record_payment(
+            data["subscriber"],
+            data["amount"],
+            actor=request.user,
+            method=data["method"],
+            reference=data["reference"],
+            note=data["note"],
+        )
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
-        return [path("<path:object_id>/receipt/", wrap(self.receipt_view),
-                     name="billing_payment_receipt"), *super().get_urls()]
+        return [
+            path(
+                "<path:object_id>/receipt/", wrap(self.receipt_view), name="billing_payment_receipt"
+            ),
+            *super().get_urls(),
+        ]
 
     def receipt_view(self, request, object_id):
         payment = self.get_scoped_object_or_404(request, object_id)
@@ -293,13 +440,25 @@ class PaymentAdmin(ServiceFormAdmin):
         return HttpResponseRedirect(reverse("admin:billing_payment_receipt", args=[object_id]))
 
     @scoped_object
-    @action(description="Request cancellation", icon="block", permissions=["cancel"],
-            dialog=dialog("Request cancellation", forms.ReasonDialog,
-                          "Another user with the approve permission must approve it."))
+    @action(
+        description="Request cancellation",
+        icon="block",
+        permissions=["cancel"],
+        dialog=dialog(
+            "Request cancellation",
+            forms.ReasonDialog,
+            "Another user with the approve permission must approve it.",
+        ),
+    )
     def request_cancellation(self, request, form, object_id):
-        return run_service(self, request, lambda p: cancellations.request_cancellation(
-            p, actor=request.user, reason=form.cleaned_data["reason"]),
-            "Cancellation of {obj} requested.")
+        return run_service(
+            self,
+            request,
+            lambda p: cancellations.request_cancellation(
+                p, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            "Cancellation of {obj} requested.",
+        )
 
 
 @admin.register(Proforma)
@@ -318,24 +477,37 @@ class ProformaAdmin(ServiceFormAdmin):
 
     def perform(self, request, form):
         data = form.cleaned_data
-        return invoicing.create_proforma(data["subscriber"], data["plan"], actor=request.user,
-                                         purpose=data["purpose"])
+        return invoicing.create_proforma(
+            data["subscriber"], data["plan"], actor=request.user, purpose=data["purpose"]
+        )
 
     def has_collect_permission(self, request, object_id=None):
         return request.user.has_perm("billing.add_payment") and self._has_scope(request)
 
     @scoped_object
-    @action(description="Record payment and convert", icon="payments", permissions=["collect"],
-            dialog=dialog("Record payment and convert", forms.ProformaPaymentDialog,
-                          "Receives the proforma total and carries out the purchase."))
+    @action(
+        description="Record payment and convert",
+        icon="payments",
+        permissions=["collect"],
+        dialog=dialog(
+            "Record payment and convert",
+            forms.ProformaPaymentDialog,
+            "Receives the proforma total and carries out the purchase.",
+        ),
+    )
     def pay_and_convert(self, request, form, object_id):
         data = form.cleaned_data
 
         @transaction.atomic
         def operation(proforma):
-            payments.record_payment(proforma.subscriber, proforma.total, actor=request.user,
-                                    method=data["method"], reference=data["reference"],
-                                    auto_allocate=False)
+            payments.record_payment(
+                proforma.subscriber,
+                proforma.total,
+                actor=request.user,
+                method=data["method"],
+                reference=data["reference"],
+                auto_allocate=False,
+            )
             return orchestration.convert_proforma(proforma, actor=request.user).invoice
 
         return run_service(self, request, operation, "Paid; invoice {result} issued.")
@@ -351,14 +523,25 @@ class CreditNoteAdmin(ServiceFormAdmin):
 
     def perform(self, request, form):
         data = form.cleaned_data
-        return invoicing.issue_credit_note(data["subscriber"], data["amount"], actor=request.user,
-                                           reason=data["reason"], invoice=data["invoice"])
+        return invoicing.issue_credit_note(
+            data["subscriber"],
+            data["amount"],
+            actor=request.user,
+            reason=data["reason"],
+            invoice=data["invoice"],
+        )
 
 
 @admin.register(CancellationRequest)
 class CancellationRequestAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "reason", "requested_by", "requested_at", "status_label",
-                    "decided_by"]
+    list_display = [
+        "__str__",
+        "reason",
+        "requested_by",
+        "requested_at",
+        "status_label",
+        "decided_by",
+    ]
     list_filter = ["status"]
     list_select_related = ["invoice", "payment", "requested_by", "decided_by"]
     actions_detail = ["approve", "reject"]
@@ -371,19 +554,42 @@ class CancellationRequestAdmin(ReadOnlyAdmin):
         return request.user.has_perm(cancellations.APPROVE_PERMISSION) and self._has_scope(request)
 
     @scoped_object
-    @action(description="Approve", icon="check", permissions=["decide"],
-            dialog=dialog("Approve cancellation", forms.NoteDialog,
-                          "The document is cancelled and its money reversed in the ledger."))
+    @action(
+        description="Approve",
+        icon="check",
+        permissions=["decide"],
+        dialog=dialog(
+            "Approve cancellation",
+            forms.NoteDialog,
+            "The document is cancelled and its money reversed in the ledger.",
+        ),
+    )
     def approve(self, request, form, object_id):
-        return run_service(self, request, lambda r: cancellations.approve_cancellation(
-            r, actor=request.user, note=form.cleaned_data["note"]), "Cancellation approved.")
+        return run_service(
+            self,
+            request,
+            lambda r: cancellations.approve_cancellation(
+                r, actor=request.user, note=form.cleaned_data["note"]
+            ),
+            "Cancellation approved.",
+        )
 
     @scoped_object
-    @action(description="Reject", icon="close", permissions=["decide"],
-            dialog=dialog("Reject cancellation", forms.RequiredNoteDialog))
+    @action(
+        description="Reject",
+        icon="close",
+        permissions=["decide"],
+        dialog=dialog("Reject cancellation", forms.RequiredNoteDialog),
+    )
     def reject(self, request, form, object_id):
-        return run_service(self, request, lambda r: cancellations.reject_cancellation(
-            r, actor=request.user, note=form.cleaned_data["note"]), "Cancellation rejected.")
+        return run_service(
+            self,
+            request,
+            lambda r: cancellations.reject_cancellation(
+                r, actor=request.user, note=form.cleaned_data["note"]
+            ),
+            "Cancellation rejected.",
+        )
 
 
 @admin.register(Wallet)
@@ -397,9 +603,14 @@ class WalletAdmin(ReadOnlyAdmin):
         return request.user.has_perm("billing.adjust_wallet") and self._has_scope(request)
 
     @scoped_object
-    @action(description="Adjust balance", icon="tune", permissions=["adjust"],
-            dialog=dialog("Adjust balance", forms.AdjustmentDialog,
-                          "Posts an adjustment entry to the ledger."))
+    @action(
+        description="Adjust balance",
+        icon="tune",
+        permissions=["adjust"],
+        dialog=dialog(
+            "Adjust balance", forms.AdjustmentDialog, "Posts an adjustment entry to the ledger."
+        ),
+    )
     def adjust(self, request, form, object_id):
         data = form.cleaned_data
 
@@ -458,3 +669,7 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
     scope_field = "subscriber__organization"
     list_display = ["created_at", "event", "channel", "recipient", "status"]
     list_filter = ["event", "channel", "status"]
+
+
+# The subscriber page's paid service actions go through billing (see subscriber_admin).
+subscriber_admin.install()

@@ -54,7 +54,9 @@ def _lock_pending(request: CancellationRequest, actor) -> CancellationRequest:
 
 
 @transaction.atomic
-def approve_cancellation(request: CancellationRequest, *, actor, note: str = "") -> CancellationRequest:
+def approve_cancellation(
+    request: CancellationRequest, *, actor, note: str = ""
+) -> CancellationRequest:
     document = request.invoice or request.payment
     if isinstance(document, Payment):
         ledger.lock(document.wallet_id)
@@ -92,7 +94,8 @@ def _reverse_allocations(allocations, *, actor, memo) -> None:
         ledger.post(wallet, allocation.amount, LedgerEntry.Kind.INVOICE_REVERSAL, actor=actor,
                     source=invoice, memo=f"Reversal for {invoice.number}: {memo}")
         Allocation.objects.filter(pk=allocation.pk).update(reversed=True)
-        Invoice.objects.filter(pk=invoice.pk).update(amount_paid=F("amount_paid") - allocation.amount)
+        Invoice.objects.filter(pk=invoice.pk).update(
+            amount_paid=F("amount_paid") - allocation.amount)
 
 
 def cancel_invoice(invoice: Invoice, *, actor, memo: str = "") -> None:

@@ -21,8 +21,13 @@ PAYMENT_METHODS = [c for c in Payment.Method.choices if c[0] != Payment.Method.G
 
 
 def _text(label, required=False, help_text=""):
-    return forms.CharField(label=label, required=required, max_length=255, help_text=help_text,
-                           widget=UnfoldAdminTextInputWidget())
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=255,
+        help_text=help_text,
+        widget=UnfoldAdminTextInputWidget(),
+    )
 
 
 def _amount(label="Amount"):
@@ -39,8 +44,12 @@ class SubscriberField(forms.CharField):
 
     def __init__(self, user, **kwargs):
         self.user = user
-        super().__init__(label="Subscriber username", max_length=64,
-                         widget=UnfoldAdminTextInputWidget(), **kwargs)
+        super().__init__(
+            label="Subscriber username",
+            max_length=64,
+            widget=UnfoldAdminTextInputWidget(),
+            **kwargs,
+        )
 
     def clean(self, value):
         username = super().clean(value).strip()
@@ -77,7 +86,9 @@ class CreditNoteForm(forms.Form):
         number, subscriber = cleaned.get("invoice_number"), cleaned.get("subscriber")
         cleaned["invoice"] = None
         if number and subscriber:
-            cleaned["invoice"] = Invoice.objects.filter(subscriber=subscriber, number=number).first()
+            cleaned["invoice"] = Invoice.objects.filter(
+                subscriber=subscriber, number=number
+            ).first()
             if cleaned["invoice"] is None:
                 self.add_error("invoice_number", "This subscriber has no invoice with this number.")
         return cleaned
@@ -91,7 +102,8 @@ class ProformaForm(forms.Form):
         self.fields["subscriber"] = SubscriberField(user)
         self.fields["plan"] = forms.ModelChoiceField(
             queryset=sellable_plans(user).order_by("plan_type", "price", "name"),
-            widget=UnfoldAdminSelectWidget())
+            widget=UnfoldAdminSelectWidget(),
+        )
         self.order_fields(["subscriber", "plan", "purpose"])
 
 
@@ -123,18 +135,25 @@ class ProformaPaymentDialog(BaseDialogForm):
 
 
 class AdjustmentDialog(BaseDialogForm):
-    amount = forms.CharField(label="Amount (negative to debit)", max_length=20,
-                             widget=UnfoldAdminTextInputWidget())
+    amount = forms.CharField(
+        label="Amount (negative to debit)", max_length=20, widget=UnfoldAdminTextInputWidget()
+    )
     memo = _text("Reason", required=True)
 
 
 class PaymentGatewayForm(forms.ModelForm):
     """Secrets are write-only: stored encrypted, never shown, kept when left empty."""
 
-    key_secret = forms.CharField(required=False, widget=UnfoldAdminPasswordWidget(),
-                                 help_text="Leave empty to keep the stored secret.")
-    webhook_secret = forms.CharField(required=False, widget=UnfoldAdminPasswordWidget(),
-                                     help_text="Leave empty to keep the stored secret.")
+    key_secret = forms.CharField(
+        required=False,
+        widget=UnfoldAdminPasswordWidget(),
+        help_text="Leave empty to keep the stored secret.",
+    )
+    webhook_secret = forms.CharField(
+        required=False,
+        widget=UnfoldAdminPasswordWidget(),
+        help_text="Leave empty to keep the stored secret.",
+    )
 
     class Meta:
         model = PaymentGateway
@@ -147,6 +166,9 @@ class PaymentGatewayForm(forms.ModelForm):
         return cleaned
 
     def save(self, commit=True):
-        set_secrets(self.instance, key_secret=self.cleaned_data.get("key_secret"),
-                    webhook_secret=self.cleaned_data.get("webhook_secret"))
+        set_secrets(
+            self.instance,
+            key_secret=self.cleaned_data.get("key_secret"),
+            webhook_secret=self.cleaned_data.get("webhook_secret"),
+        )
         return super().save(commit)

@@ -53,8 +53,14 @@ class BillingContext:
         from modules.core.models import Tenant
 
         general = general_settings(Tenant.objects.get(pk=tenant_id))
-        return cls(tenant_id, billing_settings(tenant_id), (general.currency or "INR").upper(),
-                   general.state, general.tax_number, tenant_zone(tenant_id))
+        return cls(
+            tenant_id,
+            billing_settings(tenant_id),
+            (general.currency or "INR").upper(),
+            general.state,
+            general.tax_number,
+            tenant_zone(tenant_id),
+        )
 
     def today(self, now=None) -> date:
         return timezone.localtime(now or timezone.now(), self.zone).date()
@@ -66,27 +72,44 @@ def status_for(total, paid) -> str:
     return Invoice.Status.PARTIALLY_PAID if paid > 0 else Invoice.Status.ISSUED
 
 
-def plan_line(plan, ctx: BillingContext, *, price: Decimal | None = None,
-              description: str | None = None, quantity: Decimal = Decimal(1)) -> tax.LineInput:
+def plan_line(
+    plan,
+    ctx: BillingContext,
+    *,
+    price: Decimal | None = None,
+    description: str | None = None,
+    quantity: Decimal = Decimal(1),
+) -> tax.LineInput:
     tax_class = plan.tax_class
     return tax.LineInput(
         description=description or plan.name,
         unit_price=plan.price if price is None else price,
         tax_rate=tax_class.rate if tax_class else Decimal(0),
         quantity=quantity,
-        hsn_sac=(tax_class.hsn_sac if tax_class and tax_class.hsn_sac else ctx.settings.default_hsn_sac),
+        hsn_sac=(
+            tax_class.hsn_sac if tax_class and tax_class.hsn_sac else ctx.settings.default_hsn_sac
+        ),
         plan_id=plan.pk,
     )
 
 
-def price_lines(ctx: BillingContext, subscriber, lines: list[tax.LineInput]) -> tuple[tax.TaxResult, bool]:
-    interstate = tax.is_interstate(ctx.supplier_tax_number, ctx.supplier_state,
-                                   subscriber.tax_number, subscriber.state)
+def price_lines(
+    ctx: BillingContext, subscriber, lines: list[tax.LineInput]
+) -> tuple[tax.TaxResult, bool]:
+    interstate = tax.is_interstate(
+        ctx.supplier_tax_number, ctx.supplier_state, subscriber.tax_number, subscriber.state
+    )
     s = ctx.settings
     result = tax.compute(
-        lines, currency=ctx.currency, rounding=s.rounding, inclusive=s.prices_include_tax,
-        per_line=s.tax_rounding == BillingSettings.TaxRounding.PER_LINE, scheme=s.tax_scheme,
-        interstate=interstate, single_name=s.single_tax_name, round_total_to_unit=s.round_total_to_unit,
+        lines,
+        currency=ctx.currency,
+        rounding=s.rounding,
+        inclusive=s.prices_include_tax,
+        per_line=s.tax_rounding == BillingSettings.TaxRounding.PER_LINE,
+        scheme=s.tax_scheme,
+        interstate=interstate,
+        single_name=s.single_tax_name,
+        round_total_to_unit=s.round_total_to_unit,
     )
     return result, interstate
 
@@ -97,43 +120,74 @@ class PreparedInvoice:
     lines: list[tuple[InvoiceLine, list[LineTax]]] = field(default_factory=list)
 
 
-def prepare_invoice(ctx: BillingContext, subscriber, lines: list[tax.LineInput], *,
-                    reason: str, actor=None, period_start=None, period_end=None,
-                    idempotency_key: str | None = None, notes: str = "") -> PreparedInvoice:
+def prepare_invoice(
+    ctx: BillingContext,
+    subscriber,
+    lines: list[tax.LineInput],
+    *,
+    reason: str,
+    actor=None,
+    period_start=None,
+    period_end=None,
+    idempotency_key: str | None = None,
+    notes: str = "",
+) -> PreparedInvoice:
     """An unsaved invoice with its lines and tax components (nothing written yet)."""
     if not lines:
         raise BillingError("An invoice needs at least one line.")
     for line in lines:
         if line.unit_price < 0 or line.quantity <= 0:
-            raise BillingError("Invoice lines need a price of zero or more and a positive quantity.")
+            raise BillingError(
+                "Invoice lines need a price of zero or more and a positive quantity."
+            )
     result, interstate = price_lines(ctx, subscriber, lines)
     invoice = Invoice(
-        tenant_id=ctx.tenant_id, organization_id=subscriber.organization_id, subscriber=subscriber,
-        bill_to_name=subscriber.name, bill_to_address=subscriber.address,
-        bill_to_state=subscriber.state, bill_to_tax_number=subscriber.tax_number,
-        currency=ctx.currency, created_by=actor, reason=reason, period_start=period_start,
-        period_end=period_end, supplier_state=ctx.supplier_state,
-        supplier_tax_number=ctx.supplier_tax_number, is_interstate=interstate,
-        taxable_total=result.taxable_total, tax_total=result.tax_total,
-        round_off=result.round_off, total=result.total, tax_breakdown=result.breakdown,
-        idempotency_key=idempotency_key, notes=notes,
+        tenant_id=ctx.tenant_id,
+        organization_id=subscriber.organization_id,
+        subscriber=subscriber,
+        bill_to_name=subscriber.name,
+        bill_to_address=subscriber.address,
+        bill_to_state=subscriber.state,
+        bill_to_tax_number=subscriber.tax_number,
+        currency=ctx.currency,
+        created_by=actor,
+        reason=reason,
+        period_start=period_start,
+        period_end=period_end,
+        supplier_state=ctx.supplier_state,
+        supplier_tax_number=ctx.supplier_tax_number,
+        is_interstate=interstate,
+        taxable_total=result.taxable_total,
+        tax_total=result.tax_total,
+        round_off=result.round_off,
+        total=result.total,
+        tax_breakdown=result.breakdown,
+        idempotency_key=idempotency_key,
+        notes=notes,
     )
     prepared = PreparedInvoice(invoice)
     for position, res in enumerate(result.lines, start=1):
         src = res.source
         line = InvoiceLine(
-            position=position, description=src.description[:255], plan_id=src.plan_id,
-            hsn_sac=src.hsn_sac, quantity=src.quantity, unit_price=src.unit_price,
-            tax_rate=src.tax_rate, taxable_value=res.taxable_value.quantize(Decimal("0.01")),
-            tax_amount=res.tax_amount, line_total=res.line_total,
+            position=position,
+            description=src.description[:255],
+            plan_id=src.plan_id,
+            hsn_sac=src.hsn_sac,
+            quantity=src.quantity,
+            unit_price=src.unit_price,
+            tax_rate=src.tax_rate,
+            taxable_value=res.taxable_value.quantize(Decimal("0.01")),
+            tax_amount=res.tax_amount,
+            line_total=res.line_total,
         )
         taxes = [LineTax(name=n, rate=r, amount=a) for n, r, a in res.components]
         prepared.lines.append((line, taxes))
     return prepared
 
 
-def save_invoices(ctx: BillingContext, prepared: list[PreparedInvoice], *, issue: bool = True,
-                  now=None) -> list[Invoice]:
+def save_invoices(
+    ctx: BillingContext, prepared: list[PreparedInvoice], *, issue: bool = True, now=None
+) -> list[Invoice]:
     """Write prepared invoices (bulk), numbering them in one counter step when issuing."""
     if not prepared:
         return []
@@ -155,16 +209,28 @@ def save_invoices(ctx: BillingContext, prepared: list[PreparedInvoice], *, issue
             line.invoice = p.invoice
             lines.append(line)
     InvoiceLine.objects.bulk_create(lines)
-    LineTax.objects.bulk_create([
-        LineTax(line=line, name=t.name, rate=t.rate, amount=t.amount)
-        for p in prepared for line, taxes in p.lines for t in taxes
-    ])
+    LineTax.objects.bulk_create(
+        [
+            LineTax(line=line, name=t.name, rate=t.rate, amount=t.amount)
+            for p in prepared
+            for line, taxes in p.lines
+            for t in taxes
+        ]
+    )
     return invoices
 
 
 @transaction.atomic
-def create_invoice(subscriber, lines: list[tax.LineInput], *, actor, reason=Invoice.Reason.OTHER,
-                   issue=True, ctx: BillingContext | None = None, **kwargs) -> Invoice:
+def create_invoice(
+    subscriber,
+    lines: list[tax.LineInput],
+    *,
+    actor,
+    reason=Invoice.Reason.OTHER,
+    issue=True,
+    ctx: BillingContext | None = None,
+    **kwargs,
+) -> Invoice:
     require_scope(actor, subscriber.organization)
     ctx = ctx or BillingContext.for_tenant(subscriber.tenant_id)
     prepared = prepare_invoice(ctx, subscriber, lines, reason=reason, actor=actor, **kwargs)
@@ -184,9 +250,14 @@ def issue_invoice(invoice: Invoice, *, actor, now=None) -> Invoice:
     s = ctx.settings
     year, [(number, sequence)] = take_numbers(s, "invoice", s.invoice_prefix, today)
     Invoice.objects.filter(pk=locked.pk).update(
-        number=number, sequence=sequence, fiscal_year=year, issue_date=today, issued_at=now,
+        number=number,
+        sequence=sequence,
+        fiscal_year=year,
+        issue_date=today,
+        issued_at=now,
         due_date=today + timedelta(days=s.due_days),
-        status=Invoice.Status.PAID if locked.total == 0 else Invoice.Status.ISSUED)
+        status=Invoice.Status.PAID if locked.total == 0 else Invoice.Status.ISSUED,
+    )
     locked.refresh_from_db()
     return locked
 
@@ -200,12 +271,18 @@ def settle(invoice: Invoice, wallet, amount: Decimal, *, actor=None, payment=Non
     if amount <= 0 or amount > inv.amount_due:
         raise BillingError(f"{inv} has {inv.amount_due} {inv.currency} due; cannot apply {amount}.")
     allocation = Allocation.objects.create(invoice=inv, payment=payment, amount=amount)
-    ledger.post(wallet, -amount, LedgerEntry.Kind.INVOICE, actor=actor, source=inv,
-                memo=f"Settles {inv.number}")
+    ledger.post(
+        wallet,
+        -amount,
+        LedgerEntry.Kind.INVOICE,
+        actor=actor,
+        source=inv,
+        memo=f"Settles {inv.number}",
+    )
     paid = inv.amount_paid + amount
     Invoice.objects.filter(pk=inv.pk).update(
-        amount_paid=F("amount_paid") + amount,
-        status=status_for(inv.total, paid))
+        amount_paid=F("amount_paid") + amount, status=status_for(inv.total, paid)
+    )
     invoice.amount_paid, invoice.status = paid, status_for(inv.total, paid)
     return allocation
 
@@ -223,8 +300,9 @@ def apply_advance(invoice: Invoice, *, actor=None, settings=None) -> Decimal:
 
 
 @transaction.atomic
-def issue_credit_note(subscriber, amount, *, actor, reason: str, invoice: Invoice | None = None,
-                      now=None) -> CreditNote:
+def issue_credit_note(
+    subscriber, amount, *, actor, reason: str, invoice: Invoice | None = None, now=None
+) -> CreditNote:
     """Credit the subscriber's wallet; against an open invoice, first reduce what it owes."""
     require_scope(actor, subscriber.organization)
     if not reason.strip():
@@ -242,23 +320,43 @@ def issue_credit_note(subscriber, amount, *, actor, reason: str, invoice: Invoic
         if credited + value > invoice.total:
             raise BillingError(f"Credit notes may not exceed the invoice total of {invoice.total}.")
     s = ctx.settings
-    year, [(number, sequence)] = take_numbers(s, "credit_note", s.credit_note_prefix, ctx.today(now))
+    year, [(number, sequence)] = take_numbers(
+        s, "credit_note", s.credit_note_prefix, ctx.today(now)
+    )
     note = CreditNote.objects.create(
-        tenant_id=ctx.tenant_id, organization_id=subscriber.organization_id, subscriber=subscriber,
-        bill_to_name=subscriber.name, bill_to_address=subscriber.address,
-        bill_to_state=subscriber.state, bill_to_tax_number=subscriber.tax_number,
-        currency=ctx.currency, created_by=actor, number=number, fiscal_year=year,
-        sequence=sequence, invoice=invoice, amount=value, reason=reason[:255])
-    ledger.post(wallet, value, LedgerEntry.Kind.CREDIT_NOTE, actor=actor, source=note,
-                memo=f"{number}: {reason}")
+        tenant_id=ctx.tenant_id,
+        organization_id=subscriber.organization_id,
+        subscriber=subscriber,
+        bill_to_name=subscriber.name,
+        bill_to_address=subscriber.address,
+        bill_to_state=subscriber.state,
+        bill_to_tax_number=subscriber.tax_number,
+        currency=ctx.currency,
+        created_by=actor,
+        number=number,
+        fiscal_year=year,
+        sequence=sequence,
+        invoice=invoice,
+        amount=value,
+        reason=reason[:255],
+    )
+    ledger.post(
+        wallet,
+        value,
+        LedgerEntry.Kind.CREDIT_NOTE,
+        actor=actor,
+        source=note,
+        memo=f"{number}: {reason}",
+    )
     if invoice is not None and invoice.is_open:
         settle(invoice, wallet, min(value, invoice.amount_due), actor=actor)
     return note
 
 
 @transaction.atomic
-def create_proforma(subscriber, plan, *, actor, purpose=Proforma.Purpose.RENEW,
-                    valid_days: int = 7, now=None) -> Proforma:
+def create_proforma(
+    subscriber, plan, *, actor, purpose=Proforma.Purpose.RENEW, valid_days: int = 7, now=None
+) -> Proforma:
     """A quote for a plan purchase; paying it performs the purchase (see orchestration)."""
     require_scope(actor, subscriber.organization)
     ctx = BillingContext.for_tenant(subscriber.tenant_id)
@@ -267,10 +365,23 @@ def create_proforma(subscriber, plan, *, actor, purpose=Proforma.Purpose.RENEW,
     today = ctx.today(now)
     year, [(number, sequence)] = take_numbers(s, "proforma", s.proforma_prefix, today)
     return Proforma.objects.create(
-        tenant_id=ctx.tenant_id, organization_id=subscriber.organization_id, subscriber=subscriber,
-        bill_to_name=subscriber.name, bill_to_address=subscriber.address,
-        bill_to_state=subscriber.state, bill_to_tax_number=subscriber.tax_number,
-        currency=ctx.currency, created_by=actor, number=number, fiscal_year=year,
-        sequence=sequence, purpose=purpose, plan=plan, taxable_total=result.taxable_total,
-        tax_total=result.tax_total, total=result.total, tax_breakdown=result.breakdown,
-        valid_until=today + timedelta(days=valid_days))
+        tenant_id=ctx.tenant_id,
+        organization_id=subscriber.organization_id,
+        subscriber=subscriber,
+        bill_to_name=subscriber.name,
+        bill_to_address=subscriber.address,
+        bill_to_state=subscriber.state,
+        bill_to_tax_number=subscriber.tax_number,
+        currency=ctx.currency,
+        created_by=actor,
+        number=number,
+        fiscal_year=year,
+        sequence=sequence,
+        purpose=purpose,
+        plan=plan,
+        taxable_total=result.taxable_total,
+        tax_total=result.tax_total,
+        total=result.total,
+        tax_breakdown=result.breakdown,
+        valid_until=today + timedelta(days=valid_days),
+    )

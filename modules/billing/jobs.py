@@ -36,8 +36,11 @@ def _batches(queryset, batch_size, handle) -> int:
     done, after = 0, 0
     while True:
         with transaction.atomic():
-            rows = list(queryset.filter(pk__gt=after).select_for_update(skip_locked=True, of=("self",))
-                        .order_by("pk")[:batch_size])
+            rows = list(
+                queryset.filter(pk__gt=after)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")[:batch_size]
+            )
             if not rows:
                 return done
             after = rows[-1].pk
@@ -51,8 +54,9 @@ def expire_unrenewed(*, now=None, batch_size=500) -> int:
     total = 0
     for tenant in _tenants():
         cutoff = now - timedelta(days=billing_settings(tenant).grace_days)
-        qs = Subscriber.objects.filter(tenant=tenant, status__in=[S.ACTIVE, S.LIMITED],
-                                       expires_at__lte=cutoff)
+        qs = Subscriber.objects.filter(
+            tenant=tenant, status__in=[S.ACTIVE, S.LIMITED], expires_at__lte=cutoff
+        )
 
         def handle(sub):
             subscribers.expire(sub, actor=None, reason="Not renewed before the end of grace")
@@ -68,20 +72,32 @@ def send_expiry_reminders(*, now=None, batch_size=1000) -> int:
     sent = 0
     for tenant in _tenants():
         days = billing_settings(tenant).reminder_days
-        templates = list(NotificationTemplate.objects.filter(
-            tenant=tenant, event=NotificationTemplate.Event.EXPIRY_REMINDER, is_active=True))
+        templates = list(
+            NotificationTemplate.objects.filter(
+                tenant=tenant, event=NotificationTemplate.Event.EXPIRY_REMINDER, is_active=True
+            )
+        )
         if not days or not templates:
             continue
-        qs = (Subscriber.objects.filter(tenant=tenant, status__in=[S.ACTIVE, S.LIMITED],
-                                        expires_at__gt=now, expires_at__lte=now + timedelta(days=days))
-              .select_related("plan"))
+        qs = Subscriber.objects.filter(
+            tenant=tenant,
+            status__in=[S.ACTIVE, S.LIMITED],
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=days),
+        ).select_related("plan")
         for sub in qs.order_by("pk").iterator(chunk_size=batch_size):
             expires = timezone.localtime(sub.expires_at).date()
             created = notify.send(
-                sub, NotificationTemplate.Event.EXPIRY_REMINDER,
-                {"plan": sub.plan.name if sub.plan else "", "expires": expires.isoformat(),
-                 "pay_link": ""},
-                dedupe_key=f"expiry_reminder:{sub.pk}:{expires.isoformat()}", templates=templates)
+                sub,
+                NotificationTemplate.Event.EXPIRY_REMINDER,
+                {
+                    "plan": sub.plan.name if sub.plan else "",
+                    "expires": expires.isoformat(),
+                    "pay_link": "",
+                },
+                dedupe_key=f"expiry_reminder:{sub.pk}:{expires.isoformat()}",
+                templates=templates,
+            )
             sent += 1 if created else 0
     return sent
 
@@ -96,8 +112,9 @@ def postpaid_bill_run(*, now=None, batch_size=500) -> int:
         if today.day != ctx.settings.bill_cycle_day:
             continue
         period = today.strftime("%Y-%m")
-        qs = Subscriber.objects.filter(tenant=tenant, status__in=[S.ACTIVE, S.LIMITED],
-                                       plan__isnull=False).select_related("plan__tax_class")
+        qs = Subscriber.objects.filter(
+            tenant=tenant, status__in=[S.ACTIVE, S.LIMITED], plan__isnull=False
+        ).select_related("plan__tax_class")
         if ctx.settings.invoice_mode != BillingSettings.InvoiceMode.POSTPAID:
             qs = qs.filter(plan__billing_mode=Plan.BillingMode.POSTPAID)
 
@@ -107,9 +124,14 @@ def postpaid_bill_run(*, now=None, batch_size=500) -> int:
             key = f"postpaid:{sub.pk}:{period}"
             if Invoice.objects.filter(tenant_id=ctx.tenant_id, idempotency_key=key).exists():
                 return False
-            prepared = prepare_invoice(ctx, sub, [plan_line(sub.plan, ctx)],
-                                       reason=Invoice.Reason.POSTPAID, idempotency_key=key,
-                                       notes=f"Postpaid bill for {period}")
+            prepared = prepare_invoice(
+                ctx,
+                sub,
+                [plan_line(sub.plan, ctx)],
+                reason=Invoice.Reason.POSTPAID,
+                idempotency_key=key,
+                notes=f"Postpaid bill for {period}",
+            )
             save_invoices(ctx, [prepared], now=now)
             return True
 
@@ -127,9 +149,17 @@ def apply_late_fees(*, now=None, batch_size=500) -> int:
         if s.late_fee == BillingSettings.LateFee.NONE or s.late_fee_value <= 0:
             continue
         cutoff = ctx.today(now) - timedelta(days=s.late_fee_after_days)
-        qs = (Invoice.objects.filter(tenant=tenant, status__in=OPEN, due_date__lt=cutoff,
-                                     late_fee_invoice__isnull=True, subscriber__isnull=False)
-              .exclude(reason=Invoice.Reason.LATE_FEE).select_related("subscriber"))
+        qs = (
+            Invoice.objects.filter(
+                tenant=tenant,
+                status__in=OPEN,
+                due_date__lt=cutoff,
+                late_fee_invoice__isnull=True,
+                subscriber__isnull=False,
+            )
+            .exclude(reason=Invoice.Reason.LATE_FEE)
+            .select_related("subscriber")
+        )
 
         def handle(invoice, ctx=ctx, s=s):
             fee = s.late_fee_value
@@ -139,9 +169,16 @@ def apply_late_fees(*, now=None, batch_size=500) -> int:
                 return False
             from modules.billing.tax import LineInput
 
-            prepared = prepare_invoice(ctx, invoice.subscriber, [LineInput(
-                f"Late fee on {invoice.number}", fee, Decimal(0), hsn_sac=s.default_hsn_sac)],
-                reason=Invoice.Reason.LATE_FEE)
+            prepared = prepare_invoice(
+                ctx,
+                invoice.subscriber,
+                [
+                    LineInput(
+                        f"Late fee on {invoice.number}", fee, Decimal(0), hsn_sac=s.default_hsn_sac
+                    )
+                ],
+                reason=Invoice.Reason.LATE_FEE,
+            )
             prepared.invoice.late_fee_for = invoice
             try:
                 with transaction.atomic():
@@ -165,8 +202,11 @@ def suspend_overdue(*, now=None, batch_size=500) -> int:
             continue
         cutoff = ctx.today(now) - timedelta(days=days)
         overdue = Invoice.objects.filter(tenant=tenant, status__in=OPEN, due_date__lt=cutoff)
-        qs = Subscriber.objects.filter(Q(pk__in=overdue.values("subscriber_id")), tenant=tenant,
-                                       status__in=[S.ACTIVE, S.LIMITED])
+        qs = Subscriber.objects.filter(
+            Q(pk__in=overdue.values("subscriber_id")),
+            tenant=tenant,
+            status__in=[S.ACTIVE, S.LIMITED],
+        )
 
         def handle(sub):
             try:

@@ -28,8 +28,12 @@ def subscriber_wallet(subscriber) -> Wallet:
     found = Wallet.objects.filter(subscriber_id=subscriber.pk).first()
     if found:
         return found
-    wallet = Wallet(tenant_id=subscriber.tenant_id, organization_id=subscriber.organization_id,
-                    subscriber_id=subscriber.pk, currency=tenant_currency(subscriber.tenant_id))
+    wallet = Wallet(
+        tenant_id=subscriber.tenant_id,
+        organization_id=subscriber.organization_id,
+        subscriber_id=subscriber.pk,
+        currency=tenant_currency(subscriber.tenant_id),
+    )
     return _create_once(wallet, subscriber_id=subscriber.pk)
 
 
@@ -38,9 +42,12 @@ def organization_wallet(organization) -> Wallet:
     found = Wallet.objects.filter(owner_organization_id=organization.pk).first()
     if found:
         return found
-    wallet = Wallet(tenant_id=organization.tenant_id, organization_id=organization.pk,
-                    owner_organization_id=organization.pk,
-                    currency=tenant_currency(organization.tenant_id))
+    wallet = Wallet(
+        tenant_id=organization.tenant_id,
+        organization_id=organization.pk,
+        owner_organization_id=organization.pk,
+        currency=tenant_currency(organization.tenant_id),
+    )
     return _create_once(wallet, owner_organization_id=organization.pk)
 
 
@@ -92,9 +99,10 @@ class Posting:
 
 
 @transaction.atomic
-def post_many(postings: list[Posting], *, actor=None, transfer_group=None,
-              settings=None) -> list[LedgerEntry]:
-    """Apply several postings at once (all or nothing): lock, check floors, write, store balances."""
+def post_many(
+    postings: list[Posting], *, actor=None, transfer_group=None, settings=None
+) -> list[LedgerEntry]:
+    """Apply several postings at once (all or nothing): lock, check floors, write, balances."""
     if not postings:
         return []
     wallets = lock(*(p.wallet_id for p in postings))
@@ -112,17 +120,28 @@ def post_many(postings: list[Posting], *, actor=None, transfer_group=None,
         if p.amount < 0 and minimum is not None and new_balance < minimum:
             raise BillingError(
                 f"Insufficient balance in {wallet}: {balances[wallet.pk]} {wallet.currency} "
-                f"available above the limit of {minimum}, {-p.amount} needed.")
+                f"available above the limit of {minimum}, {-p.amount} needed."
+            )
         balances[wallet.pk] = new_balance
         source_type = source_id = None
         if p.source is not None:
             source_type = ContentType.objects.get_for_model(p.source)
             source_id = p.source.pk
-        entries.append(LedgerEntry(
-            tenant_id=wallet.tenant_id, organization_id=wallet.organization_id, wallet=wallet,
-            kind=p.kind, amount=p.amount, balance_after=new_balance, source_type=source_type,
-            source_id=source_id, transfer_group=transfer_group, memo=p.memo[:255], actor=actor,
-        ))
+        entries.append(
+            LedgerEntry(
+                tenant_id=wallet.tenant_id,
+                organization_id=wallet.organization_id,
+                wallet=wallet,
+                kind=p.kind,
+                amount=p.amount,
+                balance_after=new_balance,
+                source_type=source_type,
+                source_id=source_id,
+                transfer_group=transfer_group,
+                memo=p.memo[:255],
+                actor=actor,
+            )
+        )
     LedgerEntry.objects.bulk_create(entries)
     _store_balances({pk: balances[pk] for pk in wallets if balances[pk] != wallets[pk].balance})
     for pk, wallet in wallets.items():
@@ -138,12 +157,24 @@ def _store_balances(balances: dict[int, Decimal]) -> None:
     params = [x for pk, bal in balances.items() for x in (pk, bal)]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS w SET balance = v.balance FROM (VALUES {values}) AS v(id, balance) "
-            "WHERE w.id = v.id", params)
+            # Table name from model meta and %s placeholders only: no user text in the SQL.
+            f"UPDATE {table} AS w SET balance = v.balance "  # noqa: S608
+            f"FROM (VALUES {values}) AS v(id, balance) "
+            "WHERE w.id = v.id",
+            params,
+        )
 
 
-def post(wallet: Wallet, amount: Decimal, kind: str, *, actor=None, source=None, memo="",
-         currency: str | None = None) -> LedgerEntry:
+def post(
+    wallet: Wallet,
+    amount: Decimal,
+    kind: str,
+    *,
+    actor=None,
+    source=None,
+    memo="",
+    currency: str | None = None,
+) -> LedgerEntry:
     """One signed entry on one wallet (credit if positive, debit if negative)."""
     check_currency(currency, wallet.currency)
     entry = post_many([Posting(wallet.pk, amount, kind, source, memo)], actor=actor)[0]
@@ -159,8 +190,16 @@ def debit(wallet, amount, kind=Kind.ADJUSTMENT, **kwargs) -> LedgerEntry:
     return post(wallet, -parse_amount(amount, wallet.currency), kind, **kwargs)
 
 
-def transfer(from_wallet: Wallet, to_wallet: Wallet, amount, *, actor=None, source=None,
-             memo="", kind=Kind.TRANSFER) -> tuple[LedgerEntry, LedgerEntry]:
+def transfer(
+    from_wallet: Wallet,
+    to_wallet: Wallet,
+    amount,
+    *,
+    actor=None,
+    source=None,
+    memo="",
+    kind=Kind.TRANSFER,
+) -> tuple[LedgerEntry, LedgerEntry]:
     """Move money between two wallets of one tenant and currency (e.g. partner recharge)."""
     if from_wallet.pk == to_wallet.pk:
         raise BillingError("A transfer needs two different wallets.")
@@ -169,8 +208,13 @@ def transfer(from_wallet: Wallet, to_wallet: Wallet, amount, *, actor=None, sour
     check_currency(to_wallet.currency, from_wallet.currency)
     value = parse_amount(amount, from_wallet.currency)
     group = uuid.uuid4()
-    out, into = post_many([Posting(from_wallet.pk, -value, kind, source, memo),
-                           Posting(to_wallet.pk, value, kind, source, memo)],
-                          actor=actor, transfer_group=group)
+    out, into = post_many(
+        [
+            Posting(from_wallet.pk, -value, kind, source, memo),
+            Posting(to_wallet.pk, value, kind, source, memo),
+        ],
+        actor=actor,
+        transfer_group=group,
+    )
     from_wallet.balance, to_wallet.balance = out.balance_after, into.balance_after
     return out, into

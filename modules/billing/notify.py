@@ -17,23 +17,44 @@ def _recipient(subscriber, channel: str) -> str:
     return subscriber.email if channel == NotificationTemplate.Channel.EMAIL else subscriber.mobile
 
 
-def send(subscriber, event: str, context: dict, *, dedupe_key: str,
-         templates: list[NotificationTemplate] | None = None) -> list[OutboundMessage]:
+def send(
+    subscriber,
+    event: str,
+    context: dict,
+    *,
+    dedupe_key: str,
+    templates: list[NotificationTemplate] | None = None,
+) -> list[OutboundMessage]:
     """Queue `event` for `subscriber` on every active channel template; repeated keys are no-ops."""
     if templates is None:
-        templates = list(NotificationTemplate.objects.filter(
-            tenant_id=subscriber.tenant_id, event=event, is_active=True))
+        templates = list(
+            NotificationTemplate.objects.filter(
+                tenant_id=subscriber.tenant_id, event=event, is_active=True
+            )
+        )
     messages = []
     for template in templates:
-        ctx = Context({"name": subscriber.name, "username": subscriber.username, **context},
-                      autoescape=template.channel == NotificationTemplate.Channel.EMAIL)
-        messages.append(OutboundMessage(
-            tenant_id=subscriber.tenant_id, subscriber=subscriber, event=event,
-            channel=template.channel, recipient=_recipient(subscriber, template.channel),
-            subject=Template(template.subject).render(ctx)[:200] if template.subject else "",
-            body=Template(template.body).render(ctx), dedupe_key=dedupe_key[:120]))
-    sent = set(OutboundMessage.objects.filter(
-        tenant_id=subscriber.tenant_id, dedupe_key=dedupe_key[:120]).values_list("channel", flat=True))
+        ctx = Context(
+            {"name": subscriber.name, "username": subscriber.username, **context},
+            autoescape=template.channel == NotificationTemplate.Channel.EMAIL,
+        )
+        messages.append(
+            OutboundMessage(
+                tenant_id=subscriber.tenant_id,
+                subscriber=subscriber,
+                event=event,
+                channel=template.channel,
+                recipient=_recipient(subscriber, template.channel),
+                subject=Template(template.subject).render(ctx)[:200] if template.subject else "",
+                body=Template(template.body).render(ctx),
+                dedupe_key=dedupe_key[:120],
+            )
+        )
+    sent = set(
+        OutboundMessage.objects.filter(
+            tenant_id=subscriber.tenant_id, dedupe_key=dedupe_key[:120]
+        ).values_list("channel", flat=True)
+    )
     messages = [m for m in messages if m.channel not in sent]
     if not messages:
         return []

@@ -21,17 +21,21 @@ def fiscal_year(day: date, start_month: int) -> str:
     return f"{first}-{str(first + 1)[-2:]}"
 
 
-def take_numbers(settings: BillingSettings, series: str, prefix: str, day: date,
-                 count: int = 1) -> tuple[str, list[tuple[str, int]]]:
+def take_numbers(
+    settings: BillingSettings, series: str, prefix: str, day: date, count: int = 1
+) -> tuple[str, list[tuple[str, int]]]:
     """Reserve `count` consecutive numbers; returns the fiscal year and (number, sequence) pairs."""
-    year = (fiscal_year(day, settings.fiscal_year_start_month)
-            if settings.number_reset == BillingSettings.NumberReset.FISCAL_YEAR else "all")
+    year = (
+        fiscal_year(day, settings.fiscal_year_start_month)
+        if settings.number_reset == BillingSettings.NumberReset.FISCAL_YEAR
+        else "all"
+    )
     table = DocumentCounter._meta.db_table
     with connection.cursor() as cursor:
         # One statement: create the row if missing, else bump it; the row stays locked until
         # the surrounding transaction ends.
         cursor.execute(
-            f"INSERT INTO {table} (tenant_id, series, fiscal_year, last_number) "
+            f"INSERT INTO {table} (tenant_id, series, fiscal_year, last_number) "  # noqa: S608
             "VALUES (%s, %s, %s, %s) ON CONFLICT (tenant_id, series, fiscal_year) "
             f"DO UPDATE SET last_number = {table}.last_number + EXCLUDED.last_number "
             "RETURNING last_number",

@@ -126,21 +126,25 @@ def change_plan_and_bill(subscriber, new_plan, *, actor, now=None, require_paid=
     note = None
     line = plan_line(new_plan, ctx)
     if mode == BillingSettings.Proration.CREDIT_UNUSED and unused > 0:
-        note = invoicing.issue_credit_note(subscriber, unused, actor=actor, now=now,
-                                           reason=f"Unused part of the previous plan ({reason or 'plan change'})")
+        why = f"Unused part of the previous plan ({reason or 'plan change'})"
+        note = invoicing.issue_credit_note(subscriber, unused, actor=actor, now=now, reason=why)
     elif mode == BillingSettings.Proration.CHARGE_DIFFERENCE and unused > 0:
         if unused >= new_plan.price:
             excess = unused - new_plan.price
-            line = plan_line(new_plan, ctx, price=Decimal(0),
-                             description=f"{new_plan.name} (covered by the unused previous plan)")
+            line = plan_line(
+                new_plan, ctx, price=Decimal(0),
+                description=f"{new_plan.name} (covered by the unused previous plan)")
             if excess > 0:
-                note = invoicing.issue_credit_note(subscriber, excess, actor=actor, now=now,
-                                                   reason="Unused previous plan above the new price")
+                note = invoicing.issue_credit_note(
+                    subscriber, excess, actor=actor, now=now,
+                    reason="Unused previous plan above the new price")
         else:
-            line = plan_line(new_plan, ctx, price=new_plan.price - unused,
-                             description=f"{new_plan.name} (less {unused} unused of the previous plan)")
-    invoice, settled = _bill(ctx, subscriber, [line], actor=actor, reason=Invoice.Reason.PLAN_CHANGE,
-                             require_paid=require_paid, now=now, period=(now, subscriber.expires_at))
+            line = plan_line(
+                new_plan, ctx, price=new_plan.price - unused,
+                description=f"{new_plan.name} (less {unused} unused of the previous plan)")
+    invoice, settled = _bill(ctx, subscriber, [line], actor=actor,
+                             reason=Invoice.Reason.PLAN_CHANGE, require_paid=require_paid,
+                             now=now, period=(now, subscriber.expires_at))
     return Billed(subscriber, invoice, credit_note=note, settled=settled)
 
 
@@ -171,11 +175,14 @@ def convert_proforma(proforma, *, actor=None, now=None) -> Billed:
             subscribers.change_plan(subscriber, locked.plan, actor=actor, now=now)
         billed = activate_and_bill(subscriber, actor=actor, now=now, require_paid=True)
     elif purpose == Proforma.Purpose.CHANGE_PLAN:
-        billed = change_plan_and_bill(subscriber, locked.plan, actor=actor, now=now, require_paid=True)
+        billed = change_plan_and_bill(subscriber, locked.plan, actor=actor, now=now,
+                                      require_paid=True)
     elif purpose == Proforma.Purpose.PLAN_ITEM:
-        billed = add_plan_item_and_bill(subscriber, locked.plan, actor=actor, now=now, require_paid=True)
+        billed = add_plan_item_and_bill(subscriber, locked.plan, actor=actor, now=now,
+                                        require_paid=True)
     else:
-        billed = renew_and_bill(subscriber, actor=actor, plan=locked.plan, now=now, require_paid=True)
+        billed = renew_and_bill(subscriber, actor=actor, plan=locked.plan, now=now,
+                                require_paid=True)
     Proforma.objects.filter(pk=locked.pk).update(status=Proforma.Status.CONVERTED,
                                                  invoice=billed.invoice)
     return billed

@@ -15,10 +15,22 @@ from modules.billing.numbering import take_numbers
 
 
 @transaction.atomic
-def record_payment(subscriber, amount, *, actor, method: str, currency: str | None = None,
-                   reference: str = "", invoices: list[Invoice] | None = None,
-                   auto_allocate: bool = True, gateway=None, gateway_payment_id: str | None = None,
-                   collected_by=None, received_at=None, note: str = "") -> Payment:
+def record_payment(
+    subscriber,
+    amount,
+    *,
+    actor,
+    method: str,
+    currency: str | None = None,
+    reference: str = "",
+    invoices: list[Invoice] | None = None,
+    auto_allocate: bool = True,
+    gateway=None,
+    gateway_payment_id: str | None = None,
+    collected_by=None,
+    received_at=None,
+    note: str = "",
+) -> Payment:
     """Receive money for a subscriber: a receipt-numbered payment credited to its wallet, then
     allocated to the given invoices (or to its oldest open invoices when `auto_allocate`)."""
     require_scope(actor, subscriber.organization)
@@ -38,26 +50,52 @@ def record_payment(subscriber, amount, *, actor, method: str, currency: str | No
     now = received_at or timezone.now()
     year, [(number, sequence)] = take_numbers(s, "receipt", s.receipt_prefix, ctx.today(now))
     payment = Payment.objects.create(
-        tenant_id=ctx.tenant_id, organization_id=subscriber.organization_id, subscriber=subscriber,
-        bill_to_name=subscriber.name, bill_to_address=subscriber.address,
-        bill_to_state=subscriber.state, bill_to_tax_number=subscriber.tax_number,
-        currency=ctx.currency, created_by=actor, wallet=wallet, number=number, fiscal_year=year,
-        sequence=sequence, amount=value, method=method, reference=reference[:120],
-        gateway=gateway, gateway_payment_id=gateway_payment_id,
-        collected_by=collected_by, received_at=now, note=note[:255])
-    ledger.post(wallet, value, LedgerEntry.Kind.PAYMENT, actor=actor, source=payment,
-                memo=f"Receipt {number} ({payment.get_method_display()})")
+        tenant_id=ctx.tenant_id,
+        organization_id=subscriber.organization_id,
+        subscriber=subscriber,
+        bill_to_name=subscriber.name,
+        bill_to_address=subscriber.address,
+        bill_to_state=subscriber.state,
+        bill_to_tax_number=subscriber.tax_number,
+        currency=ctx.currency,
+        created_by=actor,
+        wallet=wallet,
+        number=number,
+        fiscal_year=year,
+        sequence=sequence,
+        amount=value,
+        method=method,
+        reference=reference[:120],
+        gateway=gateway,
+        gateway_payment_id=gateway_payment_id,
+        collected_by=collected_by,
+        received_at=now,
+        note=note[:255],
+    )
+    ledger.post(
+        wallet,
+        value,
+        LedgerEntry.Kind.PAYMENT,
+        actor=actor,
+        source=payment,
+        memo=f"Receipt {number} ({payment.get_method_display()})",
+    )
     targets = list(invoices) if invoices else []
     if not targets and auto_allocate:
-        targets = list(Invoice.objects.filter(
-            subscriber=subscriber, status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID]
-        ).order_by("due_date", "id")[:50])
+        targets = list(
+            Invoice.objects.filter(
+                subscriber=subscriber,
+                status__in=[Invoice.Status.ISSUED, Invoice.Status.PARTIALLY_PAID],
+            ).order_by("due_date", "id")[:50]
+        )
     remaining = value
     for invoice in targets:
         if remaining <= 0:
             break
         if not invoice.is_open:
-            raise BillingError(f"{invoice} is {invoice.get_status_display().lower()} and cannot be paid.")
+            raise BillingError(
+                f"{invoice} is {invoice.get_status_display().lower()} and cannot be paid."
+            )
         share = min(remaining, invoice.amount_due)
         if share > 0:
             settle(invoice, wallet, share, actor=actor, payment=payment)

@@ -21,8 +21,13 @@ def _company(document):
 
 def invoice_context(invoice) -> dict:
     lines = list(invoice.lines.prefetch_related("taxes"))
-    return {"invoice": invoice, "lines": lines, "company": _company(invoice),
-            "breakdown": invoice.tax_breakdown, "copy": invoice.status == invoice.Status.DRAFT}
+    return {
+        "invoice": invoice,
+        "lines": lines,
+        "company": _company(invoice),
+        "breakdown": invoice.tax_breakdown,
+        "copy": invoice.status == invoice.Status.DRAFT,
+    }
 
 
 def invoice_html(invoice) -> str:
@@ -39,8 +44,10 @@ def invoice_pdf(invoice) -> bytes:
 
 def receipt_html(payment) -> str:
     allocations = list(payment.allocations.filter(reversed=False).select_related("invoice"))
-    return render_to_string("billing/receipt.html", {
-        "payment": payment, "allocations": allocations, "company": _company(payment)})
+    return render_to_string(
+        "billing/receipt.html",
+        {"payment": payment, "allocations": allocations, "company": _company(payment)},
+    )
 
 
 def filename(document) -> str:

@@ -11,4 +11,5 @@ def wallet_follows_subscriber(sender, subscriber, change, **kwargs):
     """A subscriber moved to another partner takes its wallet along (scope follows the owner)."""
     if change == "move":
         Wallet.objects.filter(subscriber_id=subscriber.pk).update(
-            organization_id=subscriber.organization_id)
+            organization_id=subscriber.organization_id
+        )

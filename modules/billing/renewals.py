@@ -29,19 +29,27 @@ S = Subscriber.Status
 def renew_due(*, now=None, batch_size: int = 500) -> int:
     """Renew every subscriber due now whose wallet covers the plan; returns how many."""
     now = now or timezone.now()
-    disabled = list(BillingSettings.objects.filter(auto_renew=False).values_list("tenant_id", flat=True))
+    disabled = list(
+        BillingSettings.objects.filter(auto_renew=False).values_list("tenant_id", flat=True)
+    )
     renewed, after, contexts = 0, None, {}
     while True:
         with transaction.atomic():
-            qs = Subscriber.objects.filter(auto_renew=True, status__in=[S.ACTIVE, S.LIMITED],
-                                           expires_at__lte=now, plan__isnull=False)
+            qs = Subscriber.objects.filter(
+                auto_renew=True,
+                status__in=[S.ACTIVE, S.LIMITED],
+                expires_at__lte=now,
+                plan__isnull=False,
+            )
             if disabled:
                 qs = qs.exclude(tenant_id__in=disabled)
             if after:
                 qs = qs.filter(Q(expires_at__gt=after[0]) | Q(expires_at=after[0], pk__gt=after[1]))
-            batch = list(qs.select_related("plan__tax_class", "plan__organization", "organization")
-                         .select_for_update(skip_locked=True, of=("self",))
-                         .order_by("expires_at", "pk")[:batch_size])
+            batch = list(
+                qs.select_related("plan__tax_class", "plan__organization", "organization")
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("expires_at", "pk")[:batch_size]
+            )
             if not batch:
                 return renewed
             after = (batch[-1].expires_at, batch[-1].pk)
@@ -53,13 +61,25 @@ def _wallets(batch) -> dict[int, Wallet]:
     have = set(Wallet.objects.filter(subscriber_id__in=ids).values_list("subscriber_id", flat=True))
     missing = [s for s in batch if s.pk not in have]
     if missing:
-        Wallet.objects.bulk_create([
-            Wallet(tenant_id=s.tenant_id, organization_id=s.organization_id, subscriber_id=s.pk,
-                   currency=tenant_currency(s.tenant_id)) for s in missing], ignore_conflicts=True)
+        Wallet.objects.bulk_create(
+            [
+                Wallet(
+                    tenant_id=s.tenant_id,
+                    organization_id=s.organization_id,
+                    subscriber_id=s.pk,
+                    currency=tenant_currency(s.tenant_id),
+                )
+                for s in missing
+            ],
+            ignore_conflicts=True,
+        )
     # SKIP LOCKED: a wallet busy in an operator's payment or renewal is left for the next run
     # (waiting for it while holding subscriber rows could deadlock with that operator).
-    rows = (Wallet.objects.select_for_update(skip_locked=True).filter(subscriber_id__in=ids)
-            .order_by("pk"))
+    rows = (
+        Wallet.objects.select_for_update(skip_locked=True)
+        .filter(subscriber_id__in=ids)
+        .order_by("pk")
+    )
     return {w.subscriber_id: w for w in rows}
 
 
@@ -69,13 +89,18 @@ def _renew_batch(batch, now, contexts) -> int:
     renewed = 0
     for sub in batch:
         ctx = contexts.get(sub.tenant_id) or contexts.setdefault(
-            sub.tenant_id, BillingContext.for_tenant(sub.tenant_id))
+            sub.tenant_id, BillingContext.for_tenant(sub.tenant_id)
+        )
         old_expiry = sub.expires_at
         prepared = None
         if not is_postpaid(ctx, sub.plan):
             prepared = prepare_invoice(
-                ctx, sub, [plan_line(sub.plan, ctx)], reason=Invoice.Reason.RENEWAL,
-                idempotency_key=f"renew:{sub.pk}:{old_expiry.isoformat()}")
+                ctx,
+                sub,
+                [plan_line(sub.plan, ctx)],
+                reason=Invoice.Reason.RENEWAL,
+                idempotency_key=f"renew:{sub.pk}:{old_expiry.isoformat()}",
+            )
             wallet = wallets.get(sub.pk)
             if wallet is None:
                 continue
@@ -99,10 +124,19 @@ def _renew_batch(batch, now, contexts) -> int:
         invoices = save_invoices(ctx, prepared_list, now=now)
         paid = [inv for inv in invoices if inv.total > 0]
         Allocation.objects.bulk_create([Allocation(invoice=inv, amount=inv.total) for inv in paid])
-        ledger.post_many([
-            ledger.Posting(wallets[inv.subscriber_id].pk, -inv.total, LedgerEntry.Kind.INVOICE,
-                           source=inv, memo=f"Auto-renewal {inv.number}") for inv in paid
-        ], settings=ctx.settings)
+        ledger.post_many(
+            [
+                ledger.Posting(
+                    wallets[inv.subscriber_id].pk,
+                    -inv.total,
+                    LedgerEntry.Kind.INVOICE,
+                    source=inv,
+                    memo=f"Auto-renewal {inv.number}",
+                )
+                for inv in paid
+            ],
+            settings=ctx.settings,
+        )
     return renewed
 
 
@@ -111,6 +145,11 @@ def balance_check(wallet_ids=None) -> list[tuple[int, Decimal, Decimal]]:
     from django.db.models import Sum
 
     qs = Wallet.objects.all() if wallet_ids is None else Wallet.objects.filter(pk__in=wallet_ids)
-    sums = dict(LedgerEntry.objects.filter(wallet__in=qs).values_list("wallet").annotate(s=Sum("amount")))
-    return [(w.pk, w.balance, sums.get(w.pk, Decimal(0))) for w in qs
-            if w.balance != sums.get(w.pk, Decimal(0))]
+    sums = dict(
+        LedgerEntry.objects.filter(wallet__in=qs).values_list("wallet").annotate(s=Sum("amount"))
+    )
+    return [
+        (w.pk, w.balance, sums.get(w.pk, Decimal(0)))
+        for w in qs
+        if w.balance != sums.get(w.pk, Decimal(0))
+    ]

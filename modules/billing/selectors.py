@@ -20,7 +20,9 @@ def billing_settings(tenant_or_id) -> BillingSettings:
 def tenant_currency(tenant_or_id) -> str:
     from modules.core.models import Tenant
 
-    tenant = tenant_or_id if isinstance(tenant_or_id, Tenant) else Tenant.objects.get(pk=tenant_or_id)
+    tenant = (
+        tenant_or_id if isinstance(tenant_or_id, Tenant) else Tenant.objects.get(pk=tenant_or_id)
+    )
     return (general_settings(tenant).currency or "INR").upper()
 
 

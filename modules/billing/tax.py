@@ -50,8 +50,9 @@ def gst_state_code(tax_number: str) -> str:
     return tax_number[:2] if len(tax_number) >= 2 and tax_number[:2].isdigit() else ""
 
 
-def is_interstate(supplier_tax_number: str, supplier_state: str, customer_tax_number: str,
-                  customer_state: str) -> bool:
+def is_interstate(
+    supplier_tax_number: str, supplier_state: str, customer_tax_number: str, customer_state: str
+) -> bool:
     """Place of supply: GSTIN state codes when both are known, else billing state names; a
     customer with neither is treated as in the supplier's state."""
     ours, theirs = gst_state_code(supplier_tax_number), gst_state_code(customer_tax_number)
@@ -61,7 +62,9 @@ def is_interstate(supplier_tax_number: str, supplier_state: str, customer_tax_nu
     return bool(a and b and a != b)
 
 
-def split(rate: Decimal, scheme: str, interstate: bool, single_name: str) -> list[tuple[str, Decimal]]:
+def split(
+    rate: Decimal, scheme: str, interstate: bool, single_name: str
+) -> list[tuple[str, Decimal]]:
     if rate == 0:
         return []
     if scheme != "gst":
@@ -72,19 +75,31 @@ def split(rate: Decimal, scheme: str, interstate: bool, single_name: str) -> lis
     return [("CGST", half), ("SGST", half)]
 
 
-def compute(lines: list[LineInput], *, currency: str, rounding: str, inclusive: bool,
-            per_line: bool, scheme: str = "gst", interstate: bool = False,
-            single_name: str = "VAT", round_total_to_unit: bool = False) -> TaxResult:
+def compute(
+    lines: list[LineInput],
+    *,
+    currency: str,
+    rounding: str,
+    inclusive: bool,
+    per_line: bool,
+    scheme: str = "gst",
+    interstate: bool = False,
+    single_name: str = "VAT",
+    round_total_to_unit: bool = False,
+) -> TaxResult:
     q = quantum(currency)
     step = q if per_line else RAW
     results: list[LineResult] = []
     for line in lines:
-        gross = (line.unit_price * line.quantity)
+        gross = line.unit_price * line.quantity
         parts = split(line.tax_rate, scheme, interstate, single_name)
         if inclusive:
             taxable_raw = gross * HUNDRED / (HUNDRED + line.tax_rate)
-            tax = (gross - taxable_raw.quantize(step, rounding=rounding)) if per_line else \
-                (gross - taxable_raw).quantize(RAW, rounding=rounding)
+            tax = (
+                (gross - taxable_raw.quantize(step, rounding=rounding))
+                if per_line
+                else (gross - taxable_raw).quantize(RAW, rounding=rounding)
+            )
             taxable = gross - tax
         else:
             taxable = gross.quantize(q, rounding=rounding)
@@ -92,13 +107,19 @@ def compute(lines: list[LineInput], *, currency: str, rounding: str, inclusive: 
         components = []
         if parts:
             if tax is None:  # exclusive: each component on the taxable value
-                amounts = [(taxable * r / HUNDRED).quantize(step, rounding=rounding) for _, r in parts]
+                amounts = [
+                    (taxable * r / HUNDRED).quantize(step, rounding=rounding) for _, r in parts
+                ]
             else:  # inclusive: split the tax already inside the price; the last part takes the rest
-                amounts = [(tax * r / line.tax_rate).quantize(step, rounding=rounding) for _, r in parts]
+                amounts = [
+                    (tax * r / line.tax_rate).quantize(step, rounding=rounding) for _, r in parts
+                ]
                 amounts[-1] = tax - sum(amounts[:-1])
             components = [(name, r, amt) for (name, r), amt in zip(parts, amounts, strict=True)]
         tax_amount = sum((c[2] for c in components), Decimal(0))
-        results.append(LineResult(line, taxable.quantize(step), tax_amount.quantize(step), components))
+        results.append(
+            LineResult(line, taxable.quantize(step), tax_amount.quantize(step), components)
+        )
 
     # Invoice level: components summed by (name, rate), rounded once when rounding per invoice.
     summary: dict[tuple[str, Decimal], list[Decimal]] = {}
@@ -109,12 +130,19 @@ def compute(lines: list[LineInput], *, currency: str, rounding: str, inclusive: 
             entry[1] += amount
     breakdown = []
     tax_total = Decimal(0)
-    for (name, rate), (taxable, amount) in sorted(summary.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    for (name, rate), (taxable, amount) in sorted(
+        summary.items(), key=lambda kv: (kv[0][1], kv[0][0])
+    ):
         rounded = amount.quantize(q, rounding=rounding)
         tax_total += rounded
-        breakdown.append({"name": name, "rate": str(rate.normalize()),
-                          "taxable": str(taxable.quantize(q, rounding=rounding)),
-                          "amount": str(rounded)})
+        breakdown.append(
+            {
+                "name": name,
+                "rate": str(rate.normalize()),
+                "taxable": str(taxable.quantize(q, rounding=rounding)),
+                "amount": str(rounded),
+            }
+        )
     if inclusive:
         gross_total = sum((r.source.unit_price * r.source.quantity for r in results), Decimal(0))
         gross_total = gross_total.quantize(q, rounding=rounding)

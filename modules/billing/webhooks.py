@@ -28,18 +28,30 @@ def handle(config: PaymentGateway, body: bytes, headers) -> str:
     event = gateway.parse(body, headers)
     try:
         with transaction.atomic():
-            record = WebhookEvent.objects.create(gateway=config, event_id=event.event_id,
-                                                 event_type=event.event_type,
-                                                 payload=json.loads(body))
+            record = WebhookEvent.objects.create(
+                gateway=config,
+                event_id=event.event_id,
+                event_type=event.event_type,
+                payload=json.loads(body),
+            )
             outcome = _settle(config, event) if event.settles else "ignored: not a payment"
             WebhookEvent.objects.filter(pk=record.pk).update(outcome=outcome[:255])
     except IntegrityError:
         return "replay ignored"
     except BillingError as exc:
         # Nothing was settled; keep the delivery for the exception queue (a replay stays ignored).
-        WebhookEvent.objects.bulk_create([WebhookEvent(
-            gateway=config, event_id=event.event_id, event_type=event.event_type,
-            payload=json.loads(body), outcome=f"rejected: {exc}"[:255])], ignore_conflicts=True)
+        WebhookEvent.objects.bulk_create(
+            [
+                WebhookEvent(
+                    gateway=config,
+                    event_id=event.event_id,
+                    event_type=event.event_type,
+                    payload=json.loads(body),
+                    outcome=f"rejected: {exc}"[:255],
+                )
+            ],
+            ignore_conflicts=True,
+        )
         raise
     log.info("gateway %s event %s: %s", config.pk, event.event_id, outcome)
     return outcome
@@ -55,10 +67,17 @@ def _settle(config: PaymentGateway, event: GatewayEvent) -> str:
     if event.amount != proforma.total:
         raise BillingError(f"Paid {event.amount} but proforma {proforma} is for {proforma.total}.")
     payment = record_payment(
-        proforma.subscriber, event.amount, actor=None, method=Payment.Method.GATEWAY,
-        currency=event.currency, reference=event.payment_id, auto_allocate=False,
-        gateway=config, gateway_payment_id=event.payment_id,
-        note=f"{config.get_provider_display()} {event.event_type}")
+        proforma.subscriber,
+        event.amount,
+        actor=None,
+        method=Payment.Method.GATEWAY,
+        currency=event.currency,
+        reference=event.payment_id,
+        auto_allocate=False,
+        gateway=config,
+        gateway_payment_id=event.payment_id,
+        note=f"{config.get_provider_display()} {event.event_type}",
+    )
     billed = orchestration.convert_proforma(proforma)
     return f"payment {payment.number} settled invoice {billed.invoice or '-'}"
 

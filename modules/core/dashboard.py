@@ -63,10 +63,15 @@ def _link(text, href) -> str:
                        href, text)
 
 
+def _slots(now, zone) -> list[datetime]:
+    """The starts of the 24 hourly slots ending with the current hour."""
+    top = timezone.localtime(now, zone).replace(minute=0, second=0, microsecond=0)
+    return [top - timedelta(hours=23 - i) for i in range(24)]
+
+
 def _hours(rows: list[dict], now, zone, *keys) -> tuple[list[str], dict[str, list[int]]]:
     """24 hourly slots ending with the current hour, zero-filled (rows are already grouped)."""
-    top = timezone.localtime(now, zone).replace(minute=0, second=0, microsecond=0)
-    slots = [top - timedelta(hours=23 - i) for i in range(24)]
+    slots = _slots(now, zone)
     by_hour = {timezone.localtime(r["hour"], zone): r for r in rows}
     series = {k: [by_hour.get(slot, {}).get(k, 0) for slot in slots] for k in keys}
     return [slot.strftime("%H:00") for slot in slots], series
@@ -129,9 +134,12 @@ def network_tab(request, now) -> dict:
     if _can_view(request, "networking.RadiusSession"):
         cards.append({"title": "Online sessions now", "value": _count(s.online_sessions(user)),
                       "href": _list_url("networking.RadiusSession", online="yes")})
-        labels, series = _hours(s.sessions_started_per_hour(user, now), now, zone, "n")
-        charts.append({"title": "Sessions started, last 24 hours", "kind": "line",
-                       "data": _chart(labels, {"Sessions": series["n"]})})
+        slots = _slots(now, zone)
+        labels = [slot.strftime("%H:00") for slot in slots]
+        _, started = _hours(s.sessions_started_per_hour(user, now), now, zone, "n")
+        charts.append({"title": "Online sessions per hour, last 24 hours", "kind": "line",
+                       "data": _chart(labels, {"Online": s.online_per_hour(user, slots),
+                                               "Started": started["n"]})})
     if _can_view(request, "networking.AuthLog"):
         label = "networking.AuthLog"
         labels, series = _hours(s.auth_per_hour(user, now), now, zone, "accepts", "rejects")
@@ -221,8 +229,11 @@ def finance_tab(request, now) -> dict:
                                       {"Revenue": [p["amount"] for p in plans]})})
     if _can_view(request, "billing.Wallet"):
         wallets = s.partner_wallets(user)
+        wallet_list = ("partners.PartnerWallet" if _can_view(request, "partners.PartnerWallet")
+                       else "billing.Wallet")
         cards.append({"title": "Partner wallet balances", "value": _money(wallets["total"]),
-                      "footer": f"{wallets['low']} below their alert level"})
+                      "footer": f"{wallets['low']} below their alert level",
+                      "href": _list_url(wallet_list)})
         tables.append({"title": "Lowest partner wallets", "table": {
             "headers": ["Partner", "Balance", "Alert below"],
             "rows": [[_link(w["owner_organization__name"],
@@ -248,7 +259,7 @@ TAB_MODELS = {
 }
 
 
-def overview_cards(request) -> dict:
+def overview_cards(request, now: datetime | None = None) -> dict:
     """The dashboard of `request.user`: the tabs it may see and the figures of the open one."""
     visible = [key for key, _, _ in TABS
                if any(_can_view(request, label) for label in TAB_MODELS[key])]
@@ -258,5 +269,5 @@ def overview_cards(request) -> dict:
     base = reverse("admin:index")
     tabs = [{"title": title, "icon": icon, "link": f"{base}?tab={key}", "active": key == active}
             for key, title, icon in TABS if key in visible]
-    content = BUILDERS[active](request, timezone.now()) if active else {}
+    content = BUILDERS[active](request, now or timezone.now()) if active else {}
     return {"tabs": tabs, "active": active, **content}

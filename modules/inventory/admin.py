@@ -32,6 +32,7 @@ from modules.inventory.resources import (
     StockLevelResource,
 )
 from modules.plans.models import TaxClass
+from modules.subscribers.models import Subscriber
 
 
 class StockAdmin(ScopedModelAdmin):
@@ -367,3 +368,69 @@ def _message(refused: Exception) -> str:
         return " ".join(refused.messages)
     return str(refused) or "Not allowed."
 
+
+
+# The subscriber's page ---------------------------------------------------------------------
+class SubscriberPageInline(ScopedTabularInline):
+    """Read-only rows on an existing subscriber's page (absent from the add form)."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+    tab = True
+
+    def has_view_permission(self, request, obj=None):
+        adding = (getattr(request.resolver_match, "url_name", "") or "").endswith("_add")
+        return not adding and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class InstalledEquipmentInline(SubscriberPageInline):
+    """Serialized units installed at the subscriber now (ONT, router), by serial and MAC."""
+
+    model = SerialUnit
+    fk_name = "subscriber"
+    fields = ["serial_number", "mac_address", "product", "updated_at"]
+    readonly_fields = fields
+    verbose_name = "installed unit"
+    verbose_name_plural = "installed equipment"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product").order_by(
+            "product__name", "serial_number")
+
+
+class EquipmentHistoryInline(SubscriberPageInline):
+    """Every install and recovery at the subscriber, counted material (cable) included."""
+
+    model = StockMovement
+    fk_name = "subscriber"
+    fields = ["created_at", "kind", "product", "quantity", "serial_unit", "source",
+              "destination", "reference", "actor"]
+    readonly_fields = fields
+    verbose_name = "equipment movement"
+    verbose_name_plural = "equipment history"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(
+            "product", "serial_unit", "source", "destination", "actor")
+
+
+def _show_on_subscriber_page(*inlines) -> None:
+    """Add tabs to the subscriber's page without the subscribers module knowing inventory."""
+    subscriber_admin = admin.site._registry.get(Subscriber)
+    if subscriber_admin is not None:
+        missing = [i for i in inlines if i not in subscriber_admin.inlines]
+        subscriber_admin.inlines = [*subscriber_admin.inlines, *missing]
+
+
+_show_on_subscriber_page(InstalledEquipmentInline, EquipmentHistoryInline)

@@ -104,6 +104,17 @@ def locations_for(user) -> QuerySet[Warehouse]:
     return confine(qs, user, lambda pk: Q(pk=pk))
 
 
+def stock_held_by(technician) -> tuple[QuerySet[Product], QuerySet[SerialUnit]]:
+    """(products on hand, serialized units) in a technician's personal stock: what a field
+    visit of theirs can consume. Empty when the technician holds no stock location yet."""
+    location = Warehouse.objects.filter(technician=technician).first()
+    if location is None:
+        return Product.objects.none(), SerialUnit.objects.none()
+    products = Product.objects.filter(levels__warehouse=location, levels__quantity__gt=0)
+    units = SerialUnit.objects.filter(warehouse=location, status=SerialUnit.Status.IN_STOCK)
+    return products.order_by("name"), units.order_by("serial_number")
+
+
 # Installed equipment -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class InstalledItem:

@@ -15,9 +15,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html_join
+from guardian.shortcuts import get_objects_for_user
 from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
+from modules.core import scope
 from modules.core.admin_base import ScopedModelAdmin
 from modules.networking import selectors, services
 from modules.networking.models import (
@@ -36,6 +38,30 @@ REJECT_REASONS = ["unknown_user", "wrong_password", "suspended", "terminated", "
 
 class ConfirmDialog(BaseDialogForm):
     pass
+
+
+class _GrantedToPartnerMixin:
+    """Devices and pools granted to a partner (a guardian object permission for its group) are
+    listed read-only for that partner's users, besides what their scope owns."""
+
+    def scope_queryset(self, request, qs):
+        owned = super().scope_queryset(request, qs)
+        if not request.user.is_authenticated:
+            return owned
+        opts = self.model._meta
+        granted = get_objects_for_user(request.user, f"{opts.app_label}.view_{opts.model_name}",
+                                       klass=qs, use_groups=True, with_superuser=False,
+                                       accept_global_perms=False)
+        return owned | granted
+
+    def _owns(self, request, obj) -> bool:
+        return obj is None or scope.in_scope(request.user, obj.organization)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._owns(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._owns(request, obj)
 
 
 def _scoped(admin_method):
@@ -68,7 +94,7 @@ def _octets(value: int) -> str:
 
 
 @admin.register(NasDevice)
-class NasDeviceAdmin(ScopedModelAdmin):
+class NasDeviceAdmin(_GrantedToPartnerMixin, ScopedModelAdmin):
     list_display = ["name", "address", "vendor", "organization", "require_message_authenticator",
                     "last_seen_at", "last_test_result", "is_active"]
     list_filter = ["vendor", "is_active", "organization"]
@@ -108,7 +134,7 @@ class _PoolAdmin(ScopedModelAdmin):
 
 
 @admin.register(Ipv4Pool)
-class Ipv4PoolAdmin(_PoolAdmin):
+class Ipv4PoolAdmin(_GrantedToPartnerMixin, _PoolAdmin):
     list_display = ["name", "organization", "size", "used", "utilization", "is_walled_garden",
                     "is_active"]
     fields = ["name", "organization", "ranges", "exclusions", "nas_devices", "is_walled_garden",
@@ -152,10 +178,22 @@ class Ipv4PoolAdmin(_PoolAdmin):
 class Ipv6PoolAdmin(_PoolAdmin):
     list_display = ["name", "prefix", "delegated_length", "organization", "used", "capacity",
                     "is_active"]
-    fields = ["name", "organization", "prefix", "delegated_length", "nas_devices", "is_active"]
+    fields = ["name", "organization", "prefix", "delegated_length", "nas_devices", "is_active",
+              "allocations"]
+    readonly_fields = ["allocations"]
 
     def get_queryset(self, request):
         return selectors.ipv6_utilization(super().get_queryset(request))
+
+    @display(description="Delegated prefixes (first 200)")
+    def allocations(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        rows = selectors.prefix_allocations(obj)
+        return format_html_join(
+            "", "<div>{} &rarr; {} <small>since {}</small></div>",
+            ((lease.prefix, lease.subscriber, f"{lease.leased_at:%d %b %H:%M}") for lease in rows),
+        ) or "No prefix is delegated."
 
     @display(description="Delegated")
     def used(self, obj):

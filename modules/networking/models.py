@@ -230,10 +230,14 @@ class RadiusSession(models.Model):
     unique_id = models.CharField(max_length=32, unique=True)
     session_id = models.CharField("Acct-Session-Id", max_length=64)
     username = models.CharField(max_length=64)
+    # No single-column indexes where a composite one leads with the column (session_sub_idx,
+    # session_org_idx): every Interim-Update rewrites the row and pays for each index.
     subscriber = models.ForeignKey(Subscriber, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="radius_sessions", db_constraint=False)
+                                   related_name="radius_sessions", db_constraint=False,
+                                   db_index=False)
     organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, null=True,
-                                     blank=True, related_name="+", db_constraint=False)
+                                     blank=True, related_name="+", db_constraint=False,
+                                     db_index=False)
     nas = models.ForeignKey(NasDevice, on_delete=models.DO_NOTHING, null=True, blank=True,
                             related_name="sessions", db_constraint=False)
     nas_ip = models.GenericIPAddressField("NAS IP", null=True, blank=True)
@@ -320,9 +324,11 @@ class AuthLog(models.Model):
 class DailyUsage(models.Model):
     """Octets per subscriber per day (the tenant's day), added incrementally from accounting."""
 
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="daily_usage")
+    # Indexed through dailyusage_unique (subscriber, day) and dailyusage_org_idx.
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="daily_usage",
+                                   db_index=False)
     organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+",
-                                     db_constraint=False)
+                                     db_constraint=False, db_index=False)
     day = models.DateField()
     input_octets = models.BigIntegerField(default=0)
     output_octets = models.BigIntegerField(default=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
-from modules.networking.models import Ipv4Lease, Ipv4Pool, Ipv6Pool, RadiusSession
+from modules.networking.models import Ipv4Lease, Ipv4Pool, Ipv6Lease, Ipv6Pool, RadiusSession
 
 UNPAID_MODES = ("reject", "walled_garden")
 
@@ -52,6 +52,11 @@ def ipv6_utilization(pools: QuerySet[Ipv6Pool]) -> QuerySet[Ipv6Pool]:
 def pool_allocations(pool: Ipv4Pool, limit: int = 200):
     return (Ipv4Lease.objects.filter(pool=pool, subscriber__isnull=False)
             .select_related("subscriber", "nas").order_by("address")[:limit])
+
+
+def prefix_allocations(pool: Ipv6Pool, limit: int = 200):
+    return (Ipv6Lease.objects.filter(pool=pool, subscriber__isnull=False)
+            .select_related("subscriber").order_by("index")[:limit])
 
 
 def online_sessions(subscriber_id: int) -> QuerySet[RadiusSession]:

@@ -22,3 +22,11 @@ def ping(source: str = "celery", token: str = "") -> None:
             source=source,
             defaults={"token": token, "worker": worker, "seen_at": timezone.now(), "pings": 1},
         )
+
+
+@shared_task(name="ops.maintain_partitions", ignore_result=True)
+def maintain_partitions() -> dict:
+    """Create the coming months' partitions and drop expired ones; idempotent, one at a time."""
+    from modules.ops import partitions
+
+    return partitions.maintain()

@@ -78,6 +78,12 @@ class PlanResource(resources.ModelResource):
     def get_queryset(self):
         return scope.restrict_to_scope(Plan.objects.all(), self.user, "organization")
 
+    def get_instance(self, instance_loader, row):
+        try:
+            return super().get_instance(instance_loader, row)
+        except ValueError:
+            return None  # the organization column reports it, as an error of that column
+
     def before_import(self, dataset, **kwargs):
         headers = {str(h or "").strip() for h in (dataset.headers or [])}
         missing = {"code", "name", "price"} - headers

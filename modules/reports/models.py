@@ -17,6 +17,8 @@ MONEY = {"max_digits": 16, "decimal_places": 2}
 class Report(models.Model):
     """A generated report file; `view_report` is the permission to run and export reports."""
 
+    read_from_primary = True  # a job's progress is read right after the worker writes it
+
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
         XLSX = "xlsx", "Excel (XLSX)"

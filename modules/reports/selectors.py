@@ -140,6 +140,20 @@ def sessions_started_per_hour(user, now: datetime | None = None) -> list[dict]:
                 .values("hour").annotate(n=Count("pk")).order_by("hour"))
 
 
+def online_per_hour(user, slots: list[datetime]) -> list[int]:
+    """Sessions online at some moment of each one-hour slot (one query, 24 counts)."""
+    from modules.networking.models import RadiusSession
+
+    first, end = slots[0], slots[-1] + timedelta(hours=1)
+    qs = scoped(RadiusSession.objects.filter(Q(stopped_at=None) | Q(stopped_at__gte=first),
+                                             started_at__lt=end), user)
+    counts = qs.aggregate(**{
+        f"h{i}": Count("pk", filter=Q(started_at__lt=slot + timedelta(hours=1))
+                       & (Q(stopped_at=None) | Q(stopped_at__gte=slot)))
+        for i, slot in enumerate(slots)})
+    return [counts[f"h{i}"] for i in range(len(slots))]
+
+
 def auth_per_hour(user, now: datetime | None = None) -> list[dict]:
     """Accepts and rejects per hour over the last 24 hours."""
     from modules.networking.models import AuthLog

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 import tempfile
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.db_routers import replica_reads
 from modules.core import scope
 from modules.core.models import Organization, Tenant
 from modules.plans.cells import neutralize
@@ -103,7 +105,7 @@ def _write_rows(report: Report, definition, rows, path: str) -> None:
         from openpyxl import Workbook
 
         book = Workbook(write_only=True)
-        sheet = book.create_sheet(definition.title[:31])
+        sheet = book.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", definition.title)[:31])
         sheet.append(headers)
         for row in rows.iterator(chunk_size=CHUNK_ROWS):
             sheet.append([cell(row[k], kind) for k, kind in keys])
@@ -138,11 +140,14 @@ def build_export(report_id: int) -> Report | None:
         if definition is None:
             raise PermissionDenied("The requester may no longer run this report.")
         rows = definition.rows(user, params_from(user, report.params))
-        Report.objects.filter(pk=report.pk).update(rows_total=rows.count())
+        with replica_reads():
+            total = rows.count()
+        Report.objects.filter(pk=report.pk).update(rows_total=total)
         handle, path = tempfile.mkstemp(suffix=f".{report.file_format}")
         os.close(handle)
         try:
-            _write_rows(report, definition, rows, path)
+            with replica_reads():  # rows from the replica, progress written to the primary
+                _write_rows(report, definition, rows, path)
             stamp = timezone.localtime(report.created_at, zone_of(user)).strftime("%Y%m%d-%H%M")
             with open(path, "rb") as data:
                 report.file.save(f"{report.report_key}-{stamp}-{report.pk}.{report.file_format}",

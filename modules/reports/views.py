@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.views.decorators.http import require_POST
 
+from config.db_routers import replica_reads
 from modules.reports import registry, services
 from modules.reports.forms import ExportForm, ReportFilterForm
 from modules.reports.models import Report
@@ -102,9 +103,10 @@ def report(request, key):
     else:
         params = None
     if params is not None:
-        paginator = Paginator(definition.rows(user, params), PAGE_SIZE)
-        page = paginator.get_page(request.GET.get("page"))
-        rows = list(page.object_list)
+        with replica_reads():  # report rows may come from a replica; nothing here writes
+            paginator = Paginator(definition.rows(user, params), PAGE_SIZE)
+            page = paginator.get_page(request.GET.get("page"))
+            rows = list(page.object_list)
         table = {"headers": [c.label for c in definition.columns],
                  "rows": [[display(row[c.key], c.kind) for c in definition.columns]
                           for row in rows]}

@@ -29,6 +29,7 @@ class DailyListFilter(admin.SimpleListFilter):
             ("limited", "Limited (FUP or grace)"),
             ("new", "New, not activated"),
             ("recent", f"Added in the last {selectors.RECENT_DAYS} days"),
+            *selectors.extra_lists(),
         ]
 
     def queryset(self, request, queryset):

@@ -17,7 +17,7 @@ from unfold.widgets import (
 
 from modules.core import scope
 from modules.plans.models import Plan
-from modules.plans.selectors import sellable_plans
+from modules.plans.selectors import available_to_organization, sellable_plans
 from modules.subscribers import services
 from modules.subscribers.models import Subscriber
 from modules.subscribers.validation import tenant_region
@@ -59,7 +59,8 @@ class SubscriberForm(forms.ModelForm):
             for field, messages in exc.message_dict.items():
                 self.add_error(field, messages)
         plan = cleaned.get("plan")
-        if plan is not None and self.instance.pk is None and not plan.organization.contains(org):
+        if plan is not None and self.instance.pk is None and not (
+                available_to_organization(org).filter(pk=plan.pk).exists()):
             self.add_error("plan", f"{org} may not sell {plan}.")
         return cleaned
 

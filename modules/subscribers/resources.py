@@ -27,11 +27,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from import_export import fields, resources
 from import_export.instance_loaders import BaseInstanceLoader
+from import_export.results import RowResult
 
 from modules.core import scope
 from modules.plans.cells import neutralize, unescape_cell
 from modules.plans.models import Plan
-from modules.plans.selectors import sellable_plans
+from modules.plans.selectors import available_to_organization, sellable_plans
 from modules.plans.services import tenant_zone
 from modules.subscribers.models import StatusChange, Subscriber
 from modules.subscribers.validation import (
@@ -52,6 +53,7 @@ TEMPLATE_HEADERS = [
 REQUIRED_HEADERS = {"username", "password", "name"}
 EXPORT_HEADERS = [h for h in TEMPLATE_HEADERS if h != "password"]
 IMPORTABLE_STATUSES = {"new", "active", "suspended", "expired"}
+PREVIEW_ROWS = 500
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
 
@@ -84,6 +86,12 @@ class SubscriberResource(resources.ModelResource):
         super().__init__(**kwargs)
         self.user = user
         self.imported_ids: list[int] = []
+        self.previewed = 0
+        self.dry_run = False
+
+    def import_data(self, dataset, dry_run=False, **kwargs):
+        self.dry_run = dry_run  # before_import and the row hooks are not told
+        return super().import_data(dataset, dry_run=dry_run, **kwargs)
 
     # Header and lookups: one query each per file -----------------------------------------
     def before_import(self, dataset, **kwargs):
@@ -100,7 +108,6 @@ class SubscriberResource(resources.ModelResource):
                                   "Download the template for the column format.")
         dataset.headers = headers
         user = self.user
-        self.dry_run = kwargs.get("dry_run", False)
         home = user.organization if user is not None else None
         self.tenant_id = home.tenant_id if home else None
         self.home = home
@@ -119,6 +126,7 @@ class SubscriberResource(resources.ModelResource):
                 tenant_id=self.tenant_id, username__in=names_list[i:i + 10000],
             ).values_list("username", flat=True))
         self.seen: set[str] = set()
+        self.available: dict[int, set[int]] = {}
 
     def init_instance(self, row=None):
         return Subscriber(tenant_id=self.tenant_id)
@@ -185,13 +193,20 @@ class SubscriberResource(resources.ModelResource):
             return
         candidates = self.plans.get(code, [])
         org = sub.organization if sub.organization_id else None
-        usable = [p for p in candidates if org is None or p.organization.contains(org)]
+        usable = [p for p in candidates if org is None or p.pk in self._available(org)]
         if not usable:
             errors.setdefault("plan", []).append(
                 f"“{code}” is not a broadband plan you may sell here." if not candidates else
                 f"The plan “{code}” is not available to {org}.")
             return
         sub.plan = max(usable, key=lambda p: p.organization.depth)  # the nearest owner wins
+
+    def _available(self, org) -> set[int]:
+        """Plans a subscriber of `org` may be on (plan sharing included), one query per org."""
+        if org.pk not in self.available:
+            self.available[org.pk] = set(
+                available_to_organization(org).values_list("pk", flat=True))
+        return self.available[org.pk]
 
     def _choices_and_numbers(self, sub, errors):
         if sub.connection_type in ("", None):
@@ -215,6 +230,15 @@ class SubscriberResource(resources.ModelResource):
                             ("state", 80), ("pincode", 10), ("tax_number", 15)):
             if len(getattr(sub, name) or "") > limit:
                 errors.setdefault(name, []).append(f"At most {limit} characters.")
+
+    def after_import_row(self, row, row_result, **kwargs):
+        """The preview shows the first rows as read (the diff is skipped for speed); never a
+        password."""
+        if (self.dry_run and self.previewed < PREVIEW_ROWS
+                and row_result.import_type != RowResult.IMPORT_TYPE_SKIP):
+            self.previewed += 1
+            row_result.diff = ["••••••" if name == "password" and row.get(name) else
+                               row.get(name) or "" for name in self.get_diff_headers()]
 
     # Field conversions the widgets do not know -----------------------------------------
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -23,6 +24,19 @@ RECENT_DAYS = 7
 _PHONE = re.compile(r"^\+?[\d\s\-()]{6,20}$")
 
 
+# Lists other modules add (billing: "unpaid"): name -> (label, narrowing function).
+_extra_lists: dict[str, tuple[str, Callable[[QuerySet], QuerySet]]] = {}
+
+
+def register_daily_list(name: str, label: str, narrow: Callable[[QuerySet], QuerySet]) -> None:
+    """Add a quick filter owned by another module (it must be one indexed predicate)."""
+    _extra_lists[name] = (label, narrow)
+
+
+def extra_lists() -> list[tuple[str, str]]:
+    return [(name, label) for name, (label, _) in _extra_lists.items()]
+
+
 def expiring_within(qs: QuerySet, days: int, now=None) -> QuerySet:
     """Running subscribers whose validity ends in the next `days` days."""
     now = now or timezone.now()
@@ -33,6 +47,8 @@ def expiring_within(qs: QuerySet, days: int, now=None) -> QuerySet:
 def daily_list(qs: QuerySet, name: str, now=None) -> QuerySet:
     """A daily list by name: expiring_<N>, expired, overdue, suspended, limited, new, recent."""
     now = now or timezone.now()
+    if name in _extra_lists:
+        return _extra_lists[name][1](qs)
     if name.startswith("expiring_"):
         return expiring_within(qs, int(name.removeprefix("expiring_")), now)
     if name == "expired":

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from unfold.decorators import action, display
 
 from modules.core.admin_base import ScopedModelAdmin, ScopedTabularInline
+from modules.subscribers.models import Subscriber
 from modules.support import selectors, services
 from modules.support.admin_common import (
     ReadOnlyInline,
@@ -353,7 +354,7 @@ class TicketAdmin(ScopedModelAdmin):
 
 
 class SubscriberTicketInline(ReadOnlyInline, ScopedTabularInline):
-    """The subscriber's tickets, for the Tickets tab of the subscriber's page."""
+    """The subscriber's tickets, for the Tickets tab of an existing subscriber's page."""
 
     model = Ticket
     fk_name = "subscriber"
@@ -361,10 +362,25 @@ class SubscriberTicketInline(ReadOnlyInline, ScopedTabularInline):
     readonly_fields = fields
     show_change_link = True
     tab = True
+    max_num = 0
     verbose_name_plural = "tickets"
+
+    def has_view_permission(self, request, obj=None):
+        adding = (getattr(request.resolver_match, "url_name", "") or "").endswith("_add")
+        return not adding and super().has_view_permission(request, obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("assignee")
+
+
+def _show_on_subscriber_page(inline) -> None:
+    """Add the Tickets tab to the subscriber's page without subscribers knowing support."""
+    subscriber_admin = admin.site._registry.get(Subscriber)
+    if subscriber_admin is not None and inline not in subscriber_admin.inlines:
+        subscriber_admin.inlines = [*subscriber_admin.inlines, inline]
+
+
+_show_on_subscriber_page(SubscriberTicketInline)
 
 
 # Records written by services only ------------------------------------------------------------

@@ -10,6 +10,7 @@ from unfold.decorators import action, display
 
 from modules.core.admin_base import ScopedModelAdmin, ScopedTabularInline
 from modules.core.models import User
+from modules.inventory import selectors as inventory_selectors
 from modules.support import selectors, services
 from modules.support.admin_common import ReadOnlyAdmin, optional_autocomplete, run
 from modules.support.forms import VisitConfirmForm, VisitFailureForm, VisitOutcomeForm
@@ -26,31 +27,46 @@ class MaterialForm(forms.ModelForm):
 
 
 class MaterialInline(ScopedTabularInline):
-    """Material lines; they leave the technician's stock when the visit completes."""
+    """Material lines; they leave the technician's stock when the visit completes.
+
+    Lines are part of the visit: whoever may work the visit may list them, choosing from what
+    the visit's technician holds now.
+    """
 
     model = VisitMaterial
     form = MaterialForm
     fields = ["product", "quantity", "serial_unit", "taken_from_stock"]
     readonly_fields = ["taken_from_stock"]
-    raw_id_fields = ["product", "serial_unit"]
     extra = 0
     tab = True
 
-    def get_autocomplete_fields(self, request):
-        return optional_autocomplete(VisitMaterial, "product", "serial_unit")
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        fields = formset.form.base_fields
+        if obj is not None and "product" in fields:
+            products, units = inventory_selectors.stock_held_by(obj.technician)
+            fields["product"].queryset = products
+            fields["serial_unit"].queryset = units.select_related("product")
+        return formset
 
     @display(description="Taken from stock", boolean=True)
     def taken_from_stock(self, obj):
         return bool(obj.movement_id)
 
+    def _works_visits(self, request):
+        return request.user.has_perm("support.change_fieldvisit")
+
+    def has_view_permission(self, request, obj=None):
+        return self._works_visits(request) or request.user.has_perm("support.view_fieldvisit")
+
     def has_change_permission(self, request, obj=None):
         return False  # lines are added or removed, not edited
 
     def has_add_permission(self, request, obj=None):
-        return obj is not None and obj.is_open and super().has_add_permission(request, obj)
+        return obj is not None and obj.is_open and self._works_visits(request)
 
     def has_delete_permission(self, request, obj=None):
-        return obj is not None and obj.is_open and super().has_delete_permission(request, obj)
+        return obj is not None and obj.is_open and self._works_visits(request)
 
 
 class FieldVisitForm(forms.ModelForm):

@@ -1,4 +1,5 @@
-"""Support pages outside the admin's own URLs: the SLA settings entry and attachment downloads."""
+"""Support pages outside the admin's own URLs: the entry URLs operators know (SLA settings,
+field visits) and attachment downloads."""
 
 from django.contrib import admin
 from django.http import FileResponse, Http404
@@ -8,7 +9,7 @@ from django.views.generic import RedirectView
 
 from modules.support.models import Ticket, TicketAttachment
 
-URL_PREFIX = "tickets/"
+URL_PREFIX = ""  # two entry URLs: /tickets/... and /field-visits/index
 app_name = "support"
 
 
@@ -25,7 +26,11 @@ def _download(request, pk: int):
 
 
 urlpatterns = [
-    path("settings/sla", RedirectView.as_view(pattern_name="admin:support_slapolicy_changelist"),
+    path("tickets/settings/sla",
+         RedirectView.as_view(pattern_name="admin:support_slapolicy_changelist"),
          name="sla-settings"),
-    path("attachments/<int:pk>", admin.site.admin_view(_download), name="attachment"),
+    path("tickets/attachments/<int:pk>", admin.site.admin_view(_download), name="attachment"),
+    path("field-visits/index",
+         RedirectView.as_view(pattern_name="admin:support_fieldvisit_changelist"),
+         name="field-visits"),
 ]

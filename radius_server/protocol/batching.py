@@ -1,5 +1,7 @@
 """Group commit: items submitted from the receive loop are handed to ``handle(list)`` from one
 background thread, so a store can write everything that arrived meanwhile in one transaction.
+``PartitionedBatcher`` runs several such threads, each item going to the one its key picks, so
+that commits overlap while items of one key (one session) stay in order.
 """
 
 import logging
@@ -68,3 +70,26 @@ class Batcher:
                 self._handle(batch)
             except Exception:
                 log.exception("batch handler failed for %d items", len(batch))
+
+
+class PartitionedBatcher:
+    """``workers`` Batchers; ``key(item)`` (None: the first) chooses one, stably."""
+
+    def __init__(self, handle: Callable[[list], None], *, workers: int,
+                 key: Callable[[object], object], name: str = "batcher", **options):
+        self._key = key
+        self._batchers = [Batcher(handle, name=f"{name}-{index}", **options)
+                          for index in range(max(1, workers))]
+
+    def start(self) -> None:
+        for batcher in self._batchers:
+            batcher.start()
+
+    def submit(self, item) -> None:
+        key = self._key(item)
+        index = 0 if key is None else hash(key) % len(self._batchers)
+        self._batchers[index].submit(item)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for batcher in self._batchers:
+            batcher.stop(timeout)

@@ -334,8 +334,9 @@ class Policy(ABC):
     """The product side of the server. Every method may be called from engine threads.
 
     ``authorize`` runs in the receive loop (or an auth worker thread when the server has
-    ``auth_workers``); ``account_batch`` runs in the accounting thread with every request
-    collected since the previous batch, so one transaction can store them all.
+    ``auth_workers``); ``account_batch`` runs in an accounting thread (several overlap, each
+    with the records of its own sessions) with every request collected since that thread's
+    previous batch, so one transaction can store them all.
     """
 
     @abstractmethod

@@ -2,8 +2,9 @@
 
 One process serves one core (the GIL); several processes share the ports through
 SO_REUSEPORT (see ``serve_processes``). In a process, one thread receives on both sockets and,
-by default, runs ``Policy.authorize`` inline; accounting goes to a group-commit thread so that
-a slow store never blocks authentication. Nothing a client sends can raise out of the loop.
+by default, runs ``Policy.authorize`` inline; accounting goes to group-commit threads (one
+session always to the same one) so that a slow store never blocks authentication. Nothing a
+client sends can raise out of the loop.
 """
 
 import contextlib
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from . import constants as c
 from .attributes import AttributeCodec, wrap
-from .batching import Batcher
+from .batching import PartitionedBatcher
 from .clients import Client, ClientTable
 from .counters import Counters
 from .crypto import message_authenticator_ok, request_authenticator_ok, salt_encrypt
@@ -59,6 +60,7 @@ class ServerConfig:
     max_request_time: float = 5.0
     accounting_batch_max: int = 512
     accounting_batch_delay: float = 0.0
+    accounting_workers: int = 4  # overlapping commits; one session always goes to one worker
     status_server_per_second: int = 20
     min_interim_interval: int = 60  # RFC 2869 §5.16
 
@@ -109,6 +111,14 @@ def _classify(packet: Packet) -> AuthMethod | str:
     return "no_credentials"
 
 
+def _accounting_key(item) -> tuple | None:
+    """Records of one session (NAS address + Acct-Session-Id) go to one accounting worker, in
+    arrival order; Accounting-On/Off (no session) go to the first."""
+    request = item[0]
+    session = request.packet.first.get(c.ACCT_SESSION_ID)
+    return None if session is None else (request.source[0], session)
+
+
 class RadiusServer:
     """Serve RADIUS auth and accounting for ``clients`` with ``policy``.
 
@@ -132,8 +142,10 @@ class RadiusServer:
         self._listeners: dict[int, _Listener] = {}
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._accounting = Batcher(
+        self._accounting = PartitionedBatcher(
             self._store_accounting,
+            workers=self.config.accounting_workers,
+            key=_accounting_key,
             max_batch=self.config.accounting_batch_max,
             max_delay=self.config.accounting_batch_delay,
             name="radius-accounting",

@@ -69,13 +69,21 @@ def wallet(org):
 
 @sample("billing.ledgerentry")
 def ledger_entry(org):
-    return ledger.credit(ledger.subscriber_wallet(make_subscriber(org)), "25.00",
-                         kind=LedgerEntry.Kind.ADJUSTMENT, memo="Opening balance")
+    return ledger.credit(
+        ledger.subscriber_wallet(make_subscriber(org)),
+        "25.00",
+        kind=LedgerEntry.Kind.ADJUSTMENT,
+        memo="Opening balance",
+    )
 
 
 def make_gateway(org, provider="razorpay", secret="whsec_test"):
-    gateway = PaymentGateway(tenant=org.tenant, provider=provider,
-                             name=f"{provider} {next(_counter)}", key_id="rzp_test_key")
+    gateway = PaymentGateway(
+        tenant=org.tenant,
+        provider=provider,
+        name=f"{provider} {next(_counter)}",
+        key_id="rzp_test_key",
+    )
     set_secrets(gateway, key_secret="key-secret", webhook_secret=secret)
     gateway.save()
     return gateway
@@ -88,14 +96,23 @@ def payment_gateway(org):
 
 @sample("billing.webhookevent")
 def webhook_event(org):
-    return WebhookEvent.objects.create(gateway=make_gateway(org), event_id=f"evt_{next(_counter)}",
-                                       event_type="payment.failed", payload={})
+    return WebhookEvent.objects.create(
+        gateway=make_gateway(org),
+        event_id=f"evt_{next(_counter)}",
+        event_type="payment.failed",
+        payload={},
+    )
 
 
 @sample("billing.outboundmessage")
 def outbound_message(org):
     sub = make_subscriber(org)
-    return OutboundMessage.objects.create(tenant=org.tenant, subscriber=sub,
-                                          event="expiry_reminder", channel="sms",
-                                          recipient=sub.mobile, body="Renew soon",
-                                          dedupe_key=f"sample:{next(_counter)}")
+    return OutboundMessage.objects.create(
+        tenant=org.tenant,
+        subscriber=sub,
+        event="expiry_reminder",
+        channel="sms",
+        recipient=sub.mobile,
+        body="Renew soon",
+        dedupe_key=f"sample:{next(_counter)}",
+    )

@@ -76,19 +76,30 @@ def test_threads_renewing_paying_cancelling_and_transferring_never_lose_money(bi
             op = rng.choice(["pay", "pay", "renew", "renew", "cancel", "transfer"])
             try:
                 if op == "pay":
-                    payments.record_payment(sub, f"{rng.randint(100, 700)}.50", actor=admin,
-                                            method="cash")
+                    payments.record_payment(
+                        sub, f"{rng.randint(100, 700)}.50", actor=admin, method="cash"
+                    )
                 elif op == "renew":
                     orchestration.renew_and_bill(sub, actor=admin, require_paid=True)
                 elif op == "cancel":
-                    payment = Payment.objects.filter(subscriber=sub, status="received").order_by("?").first()
+                    payment = (
+                        Payment.objects.filter(subscriber=sub, status="received")
+                        .order_by("?")
+                        .first()
+                    )
                     if payment:
-                        request = cancellations.request_cancellation(payment, actor=admin, reason="Bounced")
+                        request = cancellations.request_cancellation(
+                            payment, actor=admin, reason="Bounced"
+                        )
                         cancellations.approve_cancellation(request, actor=checker)
                 else:
                     other = rng.choice([s for s in subs if s.pk != sub.pk])
-                    ledger.transfer(ledger.subscriber_wallet(sub), ledger.subscriber_wallet(other),
-                                    f"{rng.randint(1, 300)}.00", memo="Family transfer")
+                    ledger.transfer(
+                        ledger.subscriber_wallet(sub),
+                        ledger.subscriber_wallet(other),
+                        f"{rng.randint(1, 300)}.00",
+                        memo="Family transfer",
+                    )
             except (BillingError, TransitionError):
                 pass  # refusals (no balance, already pending) are expected; they change nothing
 
@@ -97,6 +108,8 @@ def test_threads_renewing_paying_cancelling_and_transferring_never_lose_money(bi
     assert_gap_free(Invoice)
     assert_gap_free(Payment)
     received = Payment.objects.filter(status="received").aggregate(s=Sum("amount"))["s"] or D(0)
-    settled = Invoice.objects.exclude(status="cancelled").aggregate(s=Sum("amount_paid"))["s"] or D(0)
+    settled = Invoice.objects.exclude(status="cancelled").aggregate(s=Sum("amount_paid"))["s"] or D(
+        0
+    )
     balances = Wallet.objects.aggregate(s=Sum("balance"))["s"] or D(0)
     assert balances == received - settled  # transfers move money, never make it

@@ -49,7 +49,8 @@ def test_renewal_respects_auto_renew_switches(billing):
 
 
 def test_unrenewed_subscribers_expire_after_grace_with_the_network_event(
-        billing, django_capture_on_commit_callbacks):
+    billing, django_capture_on_commit_callbacks, tasks_inline
+):
     billing.settings.grace_days = 2
     billing.settings.save()
     in_grace = billing.subscriber(days_left=-1)
@@ -74,8 +75,12 @@ def test_unrenewed_subscribers_expire_after_grace_with_the_network_event(
 
 
 def test_expiry_reminder_is_rendered_and_recorded_once(billing):
-    NotificationTemplate.objects.create(tenant=billing.world.tenant, event="expiry_reminder",
-                                        channel="sms", body="Dear {{ name }}, {{ plan }} ends {{ expires }}")
+    NotificationTemplate.objects.create(
+        tenant=billing.world.tenant,
+        event="expiry_reminder",
+        channel="sms",
+        body="Dear {{ name }}, {{ plan }} ends {{ expires }}",
+    )
     sub = billing.subscriber(days_left=2, name="Asha")
     billing.subscriber(days_left=20)
     assert jobs.send_expiry_reminders() == 1
@@ -118,7 +123,9 @@ def test_overdue_subscribers_are_suspended_after_grace(billing):
     late, fine = billing.subscriber(), billing.subscriber()
     for sub, age in ((late, 10), (fine, 2)):
         invoice = plan_invoice(billing, sub)
-        Invoice.objects.filter(pk=invoice.pk).update(due_date=invoice.due_date - timedelta(days=7 + age))
+        Invoice.objects.filter(pk=invoice.pk).update(
+            due_date=invoice.due_date - timedelta(days=7 + age)
+        )
     assert jobs.suspend_overdue() == 1
     late.refresh_from_db()
     fine.refresh_from_db()
@@ -129,6 +136,14 @@ def test_periodic_tasks_exist_after_migrate(billing):
     from django_celery_beat.models import PeriodicTask
 
     ensure_periodic_tasks()
-    tasks = set(PeriodicTask.objects.filter(task__startswith="billing.").values_list("task", flat=True))
-    assert tasks == {"billing.renew_due", "billing.expire_unrenewed", "billing.send_expiry_reminders",
-                     "billing.postpaid_bill_run", "billing.apply_late_fees", "billing.suspend_overdue"}
+    tasks = set(
+        PeriodicTask.objects.filter(task__startswith="billing.").values_list("task", flat=True)
+    )
+    assert tasks == {
+        "billing.renew_due",
+        "billing.expire_unrenewed",
+        "billing.send_expiry_reminders",
+        "billing.postpaid_bill_run",
+        "billing.apply_late_fees",
+        "billing.suspend_overdue",
+    }

@@ -31,7 +31,8 @@ def test_activation_bills_the_plan_and_applies_the_advance(billing):
 def test_activation_without_advance_leaves_the_invoice_due(billing):
     sub = billing.subscriber(status="new")
     billed = orchestration.activate_and_bill(sub, actor=billing.admin)
-    assert billed.invoice.status == Invoice.Status.ISSUED and billed.invoice.amount_due == D("590.00")
+    assert billed.invoice.status == Invoice.Status.ISSUED
+    assert billed.invoice.amount_due == D("590.00")
 
 
 def test_required_payment_failure_leaves_nothing_behind(billing):

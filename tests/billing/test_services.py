@@ -16,8 +16,9 @@ from tests.world import PASSWORD  # noqa: F401 - the world's users sign in with 
 
 def plan_invoice(billing, sub, actor=None):
     ctx = invoicing.BillingContext.for_tenant(sub.tenant_id)
-    return invoicing.create_invoice(sub, [invoicing.plan_line(billing.plan, ctx)],
-                                    actor=actor or billing.admin)
+    return invoicing.create_invoice(
+        sub, [invoicing.plan_line(billing.plan, ctx)], actor=actor or billing.admin
+    )
 
 
 def test_issued_invoice_is_numbered_taxed_and_due(billing):
@@ -25,7 +26,11 @@ def test_issued_invoice_is_numbered_taxed_and_due(billing):
     invoice = plan_invoice(billing, sub)
     assert invoice.number.startswith("INV/") and invoice.sequence == 1
     assert invoice.status == Invoice.Status.ISSUED
-    assert (invoice.taxable_total, invoice.tax_total, invoice.total) == (D("500.00"), D("90.00"), D("590.00"))
+    assert (invoice.taxable_total, invoice.tax_total, invoice.total) == (
+        D("500.00"),
+        D("90.00"),
+        D("590.00"),
+    )
     assert [t["name"] for t in invoice.tax_breakdown] == ["CGST", "SGST"]
     assert invoice.due_date == invoice.issue_date + __import__("datetime").timedelta(days=7)
 
@@ -52,14 +57,23 @@ def test_payment_credits_wallet_and_settles_oldest_invoice(billing):
     assert invoice.status == Invoice.Status.PAID and invoice.amount_paid == D("590.00")
     assert wallet.balance == D("110.00") == balance_from_entries(wallet)
     assert payment.number.startswith("RCT/")
-    kinds = list(LedgerEntry.objects.filter(wallet=wallet).order_by("id").values_list("kind", "amount"))
+    kinds = list(
+        LedgerEntry.objects.filter(wallet=wallet).order_by("id").values_list("kind", "amount")
+    )
     assert kinds == [("payment", D("700.00")), ("invoice", D("-590.00"))]
 
 
-@pytest.mark.parametrize(("amount", "message"), [
-    ("0", "greater than zero"), ("-5", "greater than zero"), ("10.001", "at most 2 decimal"),
-    ("abc", "not an amount"), (10.5, "not floating point"), ("NaN", "not an amount"),
-])
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0", "greater than zero"),
+        ("-5", "greater than zero"),
+        ("10.001", "at most 2 decimal"),
+        ("abc", "not an amount"),
+        (10.5, "not floating point"),
+        ("NaN", "not an amount"),
+    ],
+)
 def test_bad_amounts_are_refused_and_nothing_is_written(billing, amount, message):
     sub = billing.subscriber()
     with pytest.raises(BillingError, match=message):
@@ -92,7 +106,9 @@ def test_paying_a_cancelled_invoice_is_refused(billing):
     invoice = plan_invoice(billing, sub)
     cancellations.cancel_invoice(invoice, actor=billing.admin, memo="test")
     with pytest.raises(BillingError, match="cancelled and cannot be paid"):
-        payments.record_payment(sub, "590.00", actor=billing.admin, method="cash", invoices=[invoice])
+        payments.record_payment(
+            sub, "590.00", actor=billing.admin, method="cash", invoices=[invoice]
+        )
     assert not Payment.objects.exists()
 
 
@@ -104,8 +120,9 @@ def test_issued_invoice_cannot_be_issued_again(billing):
 
 def test_draft_gets_its_number_only_when_issued(billing):
     sub = billing.subscriber()
-    draft = invoicing.create_invoice(sub, [LineInput("Router", D("1500.00"), D("18"))],
-                                     actor=billing.admin, issue=False)
+    draft = invoicing.create_invoice(
+        sub, [LineInput("Router", D("1500.00"), D("18"))], actor=billing.admin, issue=False
+    )
     assert draft.number == "" and draft.status == Invoice.Status.DRAFT
     issued = invoicing.issue_invoice(draft, actor=billing.admin)
     assert issued.sequence == 1 and issued.status == Invoice.Status.ISSUED
@@ -114,8 +131,9 @@ def test_draft_gets_its_number_only_when_issued(billing):
 def test_credit_note_reduces_what_an_invoice_owes(billing):
     sub = billing.subscriber()
     invoice = plan_invoice(billing, sub)
-    note = invoicing.issue_credit_note(sub, "90.00", actor=billing.admin, reason="Outage credit",
-                                       invoice=invoice)
+    note = invoicing.issue_credit_note(
+        sub, "90.00", actor=billing.admin, reason="Outage credit", invoice=invoice
+    )
     invoice.refresh_from_db()
     assert note.number.startswith("CN/")
     assert invoice.amount_due == D("500.00") and invoice.status == Invoice.Status.PARTIALLY_PAID

@@ -158,3 +158,25 @@ def test_valuation_per_location_with_totals(stock, client, django_assert_max_num
         page = client.get("/admin/inventory/warehouse/valuation/")
     assert page.status_code == 200
     assert b"Distributor store" in page.content and b"Central store" not in page.content
+
+
+def test_subscribers_page_shows_installed_equipment_and_its_history(stock, client):
+    ont = SerialUnit.objects.get(serial_number="ZTEG00000002")
+    services.install_at_subscriber(actor=stock.admin, source=stock.central,
+                                   subscriber=stock.subscriber, product=stock.ont,
+                                   serial_unit=ont, reference="T-000042")
+    services.install_at_subscriber(actor=stock.admin, source=stock.central,
+                                   subscriber=stock.subscriber, product=stock.cable, quantity=35)
+    assert [(i.product, i.quantity) for i in selectors.installed_equipment(stock.subscriber)] == [
+        (stock.ont, 1), (stock.cable, 35)]
+    client.force_login(stock.admin)
+    page = client.get(f"/admin/subscribers/subscriber/{stock.subscriber.pk}/change/")
+    assert page.status_code == 200
+    tabs = {f.formset.prefix: f for f in page.context["inline_admin_formsets"]}
+    assert [u.serial_number for u in tabs["equipment"].formset.queryset] == ["ZTEG00000002"]
+    assert {m.reference for m in tabs["stock_movements"].formset.queryset} == {"T-000042", ""}
+    assert b"ZTEG00000002" in page.content
+    # The add form carries no equipment tabs (nothing is installed at a new subscriber).
+    add = client.get("/admin/subscribers/subscriber/add/")
+    assert not {"equipment", "stock_movements"} & {
+        f.formset.prefix for f in add.context["inline_admin_formsets"]}

@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.urls import reverse
 
 from modules.networking import services
 from modules.networking.addressing import normalize_mac, pool_addresses
@@ -101,3 +102,24 @@ def test_ipv6_prefixes_are_delegated_in_order_and_reused(world):
     assert services.allocate_prefix(e, pool) is None  # a /54 holds four /56
     services.release_prefix(subscriber_id=b.pk)
     assert services.allocate_prefix(e, pool) == "2001:db8:100:100::/56"
+
+
+def test_pool_pages_show_utilization_and_allocations(world, client):
+    org = world.orgs["root"]
+    pool = Ipv4Pool.objects.create(organization=org, name="alloc-v4", ranges="100.70.0.0/30")
+    services.sync_pool_addresses(pool)
+    pool6 = Ipv6Pool.objects.create(organization=org, name="alloc-v6", prefix="2001:db8:200::/54",
+                                    delegated_length=56)
+    holder = make_subscriber(org)
+    address = services.allocate_address(holder, pool)
+    prefix = services.allocate_prefix(holder, pool6)
+    client.force_login(world.users["isp_admin"])
+    listing = client.get(reverse("admin:networking_ipv4pool_changelist")).content.decode()
+    assert "alloc-v4" in listing and "25.0 %" in listing  # 1 of the 4 addresses of a /30
+    page = client.get(reverse("admin:networking_ipv4pool_change", args=[pool.pk]))
+    assert address in page.content.decode() and holder.username in page.content.decode()
+    page6 = client.get(reverse("admin:networking_ipv6pool_change", args=[pool6.pk]))
+    assert prefix in page6.content.decode() and holder.username in page6.content.decode()
+    client.force_login(world.users["lco1"])  # a partner: the ISP's pools are not its own
+    assert client.get(reverse("admin:networking_ipv6pool_change",
+                              args=[pool6.pk])).status_code in (302, 403, 404)

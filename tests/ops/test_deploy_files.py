@@ -80,8 +80,9 @@ def test_systemd_units_pass_systemd_analyze(tmp_path):
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", *units],
                             capture_output=True, text=True, timeout=120)
 
+    ours = [line for line in result.stderr.splitlines() if str(tmp_path) in line]
     assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == ""
+    assert ours == []  # other units installed on this machine may warn about themselves
 
 
 def test_systemd_units_start_each_process_once():

@@ -52,8 +52,13 @@ def test_two_processes_share_the_ports_and_flush_the_auth_log_on_stop(radius_wor
             port, "auth", f'User-Name = "alice"\nUser-Password = "{PASSWORD}"\n'
                           'NAS-IP-Address = 127.0.0.1\nMessage-Authenticator = 0x00\n')
         assert exchange(accounting_request("Start", "alice", "C-1"), port + 1) is not None
+        assert exchange(access_request("alice", password="not-it"), port).code == 3
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output[-2000:]
     assert AuthLog.objects.filter(username="alice", outcome="accept").count() >= 22
+    # one line per decision, and the counters of each process when it stops
+    assert "accept user=alice nas=127.0.0.1" in output
+    assert "reject user=alice nas=127.0.0.1 mac=- reason=wrong_password" in output
+    assert output.count("radius server stopped") == 2

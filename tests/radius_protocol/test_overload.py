@@ -3,7 +3,7 @@
 import threading
 import time
 
-from radius_server.protocol.batching import Batcher
+from radius_server.protocol.batching import Batcher, PartitionedBatcher
 from radius_server.protocol.workqueue import RequestQueue
 
 from .helpers import Nas, attr, check_reply, pap_request, wait_for
@@ -32,8 +32,9 @@ def test_full_queue_sheds_fresh_requests_and_keeps_state(make_server, policy):
         nas.send(pap_request("alice", "wonderland", ident=3))
         nas.send(pap_request("alice", "wonderland", ident=4))
         nas.send(pap_request("alice", "wonderland", ident=5, extra=attr(24, b"round-2")))
-        assert wait_for(lambda: server.counters.drops.get("overload") == 1)
-        assert server.counters.drops.get("overload_displaced") == 1
+        # ident 4 finds the queue full and is shed; ident 5 carries State and displaces ident 2
+        assert wait_for(lambda: server.counters.drops.get("overload_displaced") == 1)
+        assert server.counters.drops.get("overload") == 1
         policy.gate.set()
         idents = []
         while (reply := nas.receive(timeout=0.5)) is not None:
@@ -73,3 +74,26 @@ def test_batcher_collects_items_within_its_delay_and_drains_on_stop():
         batcher.submit(item)
     batcher.stop()
     assert [len(batch) for batch in batches[1:]] == [10, 10, 5]
+
+
+def test_partitioned_batcher_keeps_each_session_in_order_on_one_worker():
+    seen = []  # (worker thread, item)
+
+    def handle(batch):
+        time.sleep(0.01)  # a commit: the other workers go on meanwhile
+        seen.extend((threading.current_thread().name, item) for item in batch)
+
+    batcher = PartitionedBatcher(handle, workers=4, key=lambda item: item[0], max_batch=8,
+                                 name="acct")
+    batcher.start()
+    items = [(f"session-{n % 10}", n) for n in range(200)] + [(None, "accounting-on")]
+    for item in items:
+        batcher.submit(item)
+    batcher.stop()
+    assert sorted(item[1] for _thread, item in seen if item[0]) == list(range(200))
+    for session in {item[0] for item in items if item[0]}:
+        mine = [(thread, item[1]) for thread, item in seen if item[0] == session]
+        assert len({thread for thread, _n in mine}) == 1  # one worker per session
+        assert [n for _thread, n in mine] == sorted(n for _thread, n in mine)  # in order
+    assert len({thread for thread, _item in seen}) > 1  # the load was spread
+    assert ("acct-0", (None, "accounting-on")) in seen

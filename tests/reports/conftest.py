@@ -15,11 +15,13 @@ The clock is 15 Oct 2026 12:00 UTC (the tenants keep the default UTC zone).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from modules.billing import payments
@@ -58,8 +60,8 @@ class Data:
                       organization=self.world.orgs[org] if org else None, zone=UTC)
 
 
-def _subscriber(org, plan, status, created, **fields):
-    sub = make_subscriber(org, plan=plan, status=status, **fields)
+def _subscriber(key, org, plan, status, created, **fields):
+    sub = make_subscriber(org, username=f"u-{key}", plan=plan, status=status, **fields)
     Subscriber.objects.filter(pk=sub.pk).update(created_at=created)
     sub.refresh_from_db()
     return sub
@@ -97,19 +99,19 @@ def build_data() -> Data:
     data.plans = {"basic": basic, "gold": gold}
     S = Subscriber.Status
     subs = data.subs
-    subs["r1"] = _subscriber(o["root"], basic, S.ACTIVE, at(15, 10),
+    subs["r1"] = _subscriber("r1", o["root"], basic, S.ACTIVE, at(15, 10),
                              expires_at=NOW + timedelta(days=3))
-    subs["d1"] = _subscriber(o["dist"], gold, S.ACTIVE, at(1, month=9),
+    subs["d1"] = _subscriber("d1", o["dist"], gold, S.ACTIVE, at(1, month=9),
                              expires_at=NOW + timedelta(days=20), area="Kothrud")
-    subs["l1"] = _subscriber(o["lco1"], basic, S.EXPIRED, at(1, month=8),
+    subs["l1"] = _subscriber("l1", o["lco1"], basic, S.EXPIRED, at(1, month=8),
                              expires_at=at(5), area="Kothrud")
-    subs["l2"] = _subscriber(o["lco1"], gold, S.SUSPENDED, at(2), area="Baner")
-    subs["l3"] = _subscriber(o["lco2"], basic, S.ACTIVE, at(15, month=8),
+    subs["l2"] = _subscriber("l2", o["lco1"], gold, S.SUSPENDED, at(2), area="Baner")
+    subs["l3"] = _subscriber("l3", o["lco2"], basic, S.ACTIVE, at(15, month=8),
                              expires_at=NOW + timedelta(days=40))
-    subs["p1"] = _subscriber(o["partner"], basic, S.ACTIVE, at(10),
+    subs["p1"] = _subscriber("p1", o["partner"], basic, S.ACTIVE, at(10),
                              expires_at=NOW + timedelta(days=5))
-    subs["p2"] = _subscriber(o["partner"], None, S.NEW, at(12))
-    subs["o1"] = _subscriber(o["other_root"], other_plan, S.ACTIVE, at(1),
+    subs["p2"] = _subscriber("p2", o["partner"], None, S.NEW, at(12))
+    subs["o1"] = _subscriber("o1", o["other_root"], other_plan, S.ACTIVE, at(1),
                              expires_at=NOW + timedelta(days=2))
     change = StatusChange.objects.create(subscriber=subs["l1"], from_status=S.ACTIVE,
                                          to_status=S.EXPIRED, action="expire")
@@ -191,5 +193,46 @@ def build_data() -> Data:
 
 
 @pytest.fixture
-def data(db):
-    return build_data()
+def data(shared, db):
+    """The module's data set; what a test writes is rolled back after it."""
+    return shared
+
+
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker):
+    """The same data set built once per test module, for tests that only read it.
+
+    It lives in a transaction rolled back after the module; each test runs in a savepoint.
+    """
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_data()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+# Names a user must never see: subscribers and organizations outside its subtree. The ISP's
+# own name is left out (the portal shows it to every user of the tenant).
+_OWNERS = {"u-r1": "root", "u-d1": "dist", "u-l1": "lco1", "u-l2": "lco1", "u-l3": "lco2",
+           "u-p1": "partner", "u-p2": "partner", "u-o1": "other",
+           "Distributor": "dist", "LCO One": "lco1", "LCO Two": "lco2", "Partner P": "partner",
+           "Beta Net": "other", "BRAS Kothrud": "root", "LCO1 router": "lco1",
+           "Beta BRAS": "other"}
+SUBTREE = {
+    "isp_admin": {"root", "dist", "lco1", "lco2", "partner"},
+    "dist": {"dist", "lco1", "lco2"},
+    "lco1": {"lco1"},
+    "partner": {"partner"},
+    "no_perm": set(),
+    "other_admin": {"other"},
+}
+NOT_OURS = {who: sorted(n for n, owner in _OWNERS.items() if owner not in mine)
+            for who, mine in SUBTREE.items()}
+
+
+def page_leaks(text: str, names) -> list[str]:
+    """The names of `names` that occur in `text` as whole words."""
+    return [n for n in names if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", text)]

@@ -41,7 +41,7 @@ def test_organization_filter_narrows_to_one_subtree(data):
 def test_invoices_and_outstanding_aging(data):
     numbers = _rows(s.invoices(data.user("dist"), data.params(*JUL_OCT)), "number")
     assert numbers == [("INV-2",), ("INV-5",), ("INV-3",)]
-    aging = s.outstanding_aging(data.user("isp_admin"), data.params(date(2026, 10, 1), date(2026, 10, 15)))
+    aging = s.outstanding_aging(data.user("isp_admin"), data.params(*OCT))
     assert _rows(aging, "organization__name", "outstanding", "d90_plus") == [
         ("Distributor", D("544.00"), D("0")), ("Alpha Broadband", D("472.00"), D("0")),
         ("LCO One", D("472.00"), D("472.00")), ("LCO Two", D("118.00"), D("0"))]
@@ -94,7 +94,8 @@ def test_subscribers_by_partner_and_area(data):
 
 
 def test_renewals_due(data):
-    rows = s.renewals_due(data.user("isp_admin"), data.params(date(2026, 10, 15), date(2026, 10, 22)))
+    week = data.params(date(2026, 10, 15), date(2026, 10, 22))
+    rows = s.renewals_due(data.user("isp_admin"), week)
     assert _rows(rows, "username") == [(data.subs["r1"].username,), (data.subs["p1"].username,)]
     assert len(s.renewals_due(data.user("dist"), data.params(date(2026, 10, 15),
                                                              date(2026, 10, 22)))) == 0
@@ -103,10 +104,13 @@ def test_renewals_due(data):
 def test_plan_change_is_recorded_as_upgrade_or_downgrade(data, django_capture_on_commit_callbacks):
     from modules.subscribers.services import change_plan
 
-    with django_capture_on_commit_callbacks(execute=True):
-        change_plan(data.subs["r1"], data.plans["gold"], actor=data.user("isp_admin"))
-    with django_capture_on_commit_callbacks(execute=True):
-        change_plan(data.subs["p1"], data.plans["gold"], actor=data.user("isp_admin"))
+    # The subscriber events go out after commit; run them here, without the jobs other
+    # modules queue in reaction (those need a broker).
+    for who in ("r1", "p1"):
+        with django_capture_on_commit_callbacks() as callbacks:
+            change_plan(data.subs[who], data.plans["gold"], actor=data.user("isp_admin"))
+        for callback in callbacks:
+            callback()
     from django.utils import timezone
 
     today = timezone.localdate()
@@ -170,10 +174,35 @@ def test_rollup_is_idempotent(data):
     assert sorted(before[0]) == sorted(after[0]) and before[1] == after[1]
 
 
-def test_report_whose_models_are_missing_does_not_appear(data):
+def test_report_whose_models_are_missing_does_not_appear(data, monkeypatch):
     keys = set(registry.for_user(data.user("isp_admin")))
-    assert "commission-statement" not in keys  # the partners module has no commission model yet
-    assert {"collections-by-day", "tax-by-hsn", "subscribers-by-plan", "auth-failures"} <= keys
+    assert {"collections-by-day", "tax-by-hsn", "subscribers-by-plan", "auth-failures",
+            "commission-statement"} <= keys
+    monkeypatch.setattr(registry, "REPORTS", (*registry.REPORTS, registry.ReportDef(
+        "future", registry.FINANCIAL, "Future", "", s.invoices, (), "billing.view_invoice",
+        ("nomodule.Thing",))))
+    assert "future" not in registry.for_user(data.user("isp_admin"))
+
+
+def test_commission_statement_per_partner_and_month(data):
+    from django.utils import timezone
+
+    from modules.billing.models import Payment
+    from modules.partners.commissions import credit_commissions
+    from modules.partners.models import Partner
+
+    Partner.objects.create(organization=data.world.orgs["dist"], default_commission_rate=D("10"))
+    Partner.objects.create(organization=data.world.orgs["lco1"], default_commission_rate=D("5"))
+    credit_commissions(Payment.objects.get(subscriber=data.subs["l1"]))  # 200 at LCO One
+    credit_commissions(Payment.objects.get(subscriber=data.subs["d1"]))  # 300 at Distributor
+    today = timezone.localdate()
+    month = today.replace(day=1)
+    rows = s.commission_statement(data.user("isp_admin"), data.params(today, today))
+    assert _rows(rows, "month", "wallet__owner_organization__name", "entries", "amount") == [
+        (month, "Distributor", 2, D("50.00")), (month, "LCO One", 1, D("10.00"))]
+    lco1 = s.commission_statement(data.user("lco1"), data.params(today, today))
+    assert _rows(lco1, "wallet__owner_organization__name", "amount") == [("LCO One", D("10.00"))]
+    assert list(s.commission_statement(data.user("partner"), data.params(today, today))) == []
 
 
 def test_params_refuse_an_organization_outside_the_scope(data):

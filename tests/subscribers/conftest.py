@@ -1,5 +1,6 @@
 import pytest
 
+from config.celery import app as celery_app
 from modules.plans.models import Plan
 from tests.plans.samples import make_plan
 from tests.subscribers.samples import make_subscriber
@@ -27,3 +28,11 @@ def subscriber_at(world, plan):
         return make_subscriber(world.orgs[org_name], status=status, **fields)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def tasks_inline():
+    """Network work queued after a lifecycle change (disconnect, CoA) runs in the test."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False

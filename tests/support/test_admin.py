@@ -47,7 +47,8 @@ def test_a_technician_sees_only_its_own_visits_and_a_dispatcher_sees_all(
     client.force_login(technician)
     assert changelist_ids(client, url) == {visits["tech_ravi"].pk}
     other = visits["tech_sunil"]
-    assert client.get(reverse("admin:support_fieldvisit_change", args=[other.pk])).status_code == 404
+    page = client.get(reverse("admin:support_fieldvisit_change", args=[other.pk]))
+    assert page.status_code == 404
     start = reverse("admin:support_fieldvisit_start_action", args=[other.pk])
     assert client.post(start, DIALOG).status_code == 404
     assert FieldVisit.objects.get(pk=other.pk).status == FieldVisit.Status.ASSIGNED
@@ -167,13 +168,15 @@ def test_ticket_list_query_count_does_not_grow_with_rows(client, world):
     url = reverse("admin:support_ticket_changelist")
     for _ in range(2):
         ticket_at(world, "lco1")
+    client.get(url)  # first request of the session: per-user lookups get cached
     with CaptureQueriesContext(connection) as few:
         client.get(url)
     for _ in range(8):
         ticket_at(world, "lco2")
     with CaptureQueriesContext(connection) as many:
         client.get(url)
-    assert page_queries(many) == page_queries(few)
+    # Per-request caches may be refreshed in either request; what matters is no query per row.
+    assert page_queries(many) <= page_queries(few) <= 20
 
 
 @pytest.mark.parametrize("name", ["ticket", "fieldvisit", "slapolicy", "supportteam",
@@ -182,3 +185,50 @@ def test_support_pages_open_for_the_isp_admin(client, world, name):
     client.force_login(world.users["isp_admin"])
     assert client.get(reverse(f"admin:support_{name}_changelist")).status_code == 200
     assert client.get(reverse(f"admin:support_{name}_add")).status_code == 200
+
+
+def test_the_subscribers_page_lists_its_tickets(client, world, subscriber):
+    mine = services.open_ticket(actor=world.users["isp_admin"], subscriber=subscriber,
+                                summary="Router reboots every hour")
+    ticket_at(world, "lco1", summary="Someone else's ticket")
+    client.force_login(world.users["lco1"])
+    page = client.get(reverse("admin:subscribers_subscriber_change", args=[subscriber.pk]))
+    assert page.status_code == 200
+    tabs = {f.formset.prefix: f for f in page.context["inline_admin_formsets"]}
+    assert list(tabs["tickets"].formset.queryset) == [mine]
+    assert b"Router reboots every hour" in page.content
+    add = client.get(reverse("admin:subscribers_subscriber_add"))
+    assert "tickets" not in {f.formset.prefix for f in add.context["inline_admin_formsets"]}
+
+
+def test_field_visits_entry_url_opens_the_visit_list(client, world):
+    client.force_login(world.users["isp_admin"])
+    response = client.get("/field-visits/index")
+    assert response.status_code == 302
+    assert response.url == reverse("admin:support_fieldvisit_changelist")
+    assert client.get(response.url).status_code == 200
+
+
+def test_a_technician_lists_materials_from_its_own_stock(client, world, technician,
+                                                         subscriber):
+    from modules.inventory import services as inventory
+    from modules.inventory.models import Product, Warehouse
+
+    admin_user, root = world.users["isp_admin"], world.orgs["root"]
+    central = Warehouse.objects.create(organization=root, code="central", name="Central")
+    cable, patch = (Product.objects.create(organization=root, sku=sku, name=sku)
+                    for sku in ("DROP-2F", "PATCH-3M"))
+    for product in (cable, patch):
+        inventory.receive(actor=admin_user, warehouse=central, product=product, quantity=50)
+    inventory.issue_to_technician(actor=admin_user, source=central, technician=technician,
+                                  product=cable, quantity=20)
+    visit = services.schedule_visit(actor=admin_user, technician=technician,
+                                    subscriber=subscriber, scheduled_at=timezone.now(),
+                                    purpose="Re-splice the drop")
+    client.force_login(technician)
+    page = client.get(reverse("admin:support_fieldvisit_change", args=[visit.pk]))
+    assert page.status_code == 200
+    [materials] = [f for f in page.context["inline_admin_formsets"]
+                   if f.formset.prefix == "materials"]
+    assert materials.has_add_permission
+    assert list(materials.formset.empty_form.fields["product"].queryset) == [cable]

@@ -30,7 +30,7 @@ def test_a_screenshot_and_a_pdf_are_accepted(world, ticket):
 def test_a_file_over_the_limit_is_refused(world, ticket, settings):
     settings.SUPPORT_ATTACHMENT_MAX_BYTES = 1024
     upload = SimpleUploadedFile("router-log.txt", b"a" * 1025)
-    with pytest.raises(services.AttachmentRefused, match="limit is 1.0"):
+    with pytest.raises(services.AttachmentRefused, match=r"limit is 1\.0"):
         services.add_attachment(ticket, actor=world.users["isp_admin"], upload=upload)
     assert not TicketAttachment.objects.exists()
 

@@ -48,20 +48,34 @@ class Razorpay(Gateway):
         if settles:
             amount = minor_to_amount(payment.get("amount", order.get("amount_paid")), currency)
         notes = payment.get("notes") or order.get("notes") or {}
-        return GatewayEvent(event_id=event_id, event_type=event_type, settles=settles,
-                            payment_id=payment.get("id", ""),
-                            order_id=payment.get("order_id") or order.get("id", ""),
-                            amount=amount, currency=currency,
-                            notes=notes if isinstance(notes, dict) else {})
+        return GatewayEvent(
+            event_id=event_id,
+            event_type=event_type,
+            settles=settles,
+            payment_id=payment.get("id", ""),
+            order_id=payment.get("order_id") or order.get("id", ""),
+            amount=amount,
+            currency=currency,
+            notes=notes if isinstance(notes, dict) else {},
+        )
 
     def create_order(self, proforma) -> dict:
         """Create the Razorpay order the checkout pays; its id maps the payment to the proforma."""
         minor = int(proforma.total.scaleb(currency_places(proforma.currency)))
-        body = json.dumps({"amount": minor, "currency": proforma.currency,
-                           "receipt": proforma.number[:40],
-                           "notes": {"proforma_id": str(proforma.pk)}}).encode()
+        body = json.dumps(
+            {
+                "amount": minor,
+                "currency": proforma.currency,
+                "receipt": proforma.number[:40],
+                "notes": {"proforma_id": str(proforma.pk)},
+            }
+        ).encode()
         token = base64.b64encode(f"{self.config.key_id}:{self.key_secret}".encode()).decode()
-        request = urllib.request.Request(f"{API}/orders", data=body, method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Basic {token}"})
+        request = urllib.request.Request(  # noqa: S310 - fixed https URL
+            f"{API}/orders",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"},
+        )
         with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - fixed https URL
             return json.loads(response.read())

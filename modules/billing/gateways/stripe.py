@@ -24,7 +24,9 @@ class Stripe(Gateway):
     provider = "stripe"
 
     def verify(self, body: bytes, headers, now: float | None = None) -> None:
-        parts = [p.split("=", 1) for p in headers.get("Stripe-Signature", "").split(",") if "=" in p]
+        parts = [
+            p.split("=", 1) for p in headers.get("Stripe-Signature", "").split(",") if "=" in p
+        ]
         timestamps = [v for k, v in parts if k == "t"]
         signatures = [v for k, v in parts if k == "v1"]
         secret = self.webhook_secret
@@ -52,7 +54,12 @@ class Stripe(Gateway):
             minor, payment_id = obj.get("amount_received"), obj.get("id")
         metadata = obj.get("metadata") or {}
         return GatewayEvent(
-            event_id=event_id, event_type=event_type, settles=settles, payment_id=payment_id or "",
+            event_id=event_id,
+            event_type=event_type,
+            settles=settles,
+            payment_id=payment_id or "",
             order_id=obj.get("client_reference_id") or metadata.get("order_id", ""),
-            amount=minor_to_amount(minor, currency) if settles else None, currency=currency,
-            notes=metadata)
+            amount=minor_to_amount(minor, currency) if settles else None,
+            currency=currency,
+            notes=metadata,
+        )

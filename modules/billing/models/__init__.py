@@ -13,7 +13,19 @@ from modules.billing.models.ledger import DocumentCounter, LedgerEntry, Wallet
 from modules.billing.models.settings import BillingSettings
 
 __all__ = [
-    "Allocation", "BillingSettings", "CancellationRequest", "CreditNote", "DocumentCounter",
-    "Invoice", "InvoiceLine", "LedgerEntry", "LineTax", "OutboundMessage", "Payment",
-    "PaymentGateway", "Proforma", "Wallet", "WebhookEvent",
+    "Allocation",
+    "BillingSettings",
+    "CancellationRequest",
+    "CreditNote",
+    "DocumentCounter",
+    "Invoice",
+    "InvoiceLine",
+    "LedgerEntry",
+    "LineTax",
+    "OutboundMessage",
+    "Payment",
+    "PaymentGateway",
+    "Proforma",
+    "Wallet",
+    "WebhookEvent",
 ]

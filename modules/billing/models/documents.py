@@ -15,15 +15,17 @@ class BillTo(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    subscriber = models.ForeignKey("subscribers.Subscriber", on_delete=models.PROTECT,
-                                   null=True, blank=True, related_name="+")
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     bill_to_name = models.CharField(max_length=150, blank=True)
     bill_to_address = models.TextField(blank=True)
     bill_to_state = models.CharField(max_length=80, blank=True)
     bill_to_tax_number = models.CharField("customer GSTIN", max_length=15, blank=True)
     currency = models.CharField(max_length=3)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
-                                   null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -66,8 +68,9 @@ class Invoice(BillTo):
     amount_paid = models.DecimalField(**MONEY, default=0)
     tax_breakdown = models.JSONField(default=list, blank=True, editable=False)
     idempotency_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
-    late_fee_for = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="late_fee_invoice")
+    late_fee_for = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="late_fee_invoice"
+    )
     notes = models.TextField(blank=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -75,12 +78,15 @@ class Invoice(BillTo):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "number"], condition=~Q(number=""),
-                                    name="invoice_number_unique"),
-            models.UniqueConstraint(fields=["tenant", "idempotency_key"],
-                                    name="invoice_idempotency_unique"),
-            models.CheckConstraint(condition=Q(amount_paid__lte=F("total")),
-                                   name="invoice_not_overpaid"),
+            models.UniqueConstraint(
+                fields=["tenant", "number"], condition=~Q(number=""), name="invoice_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"], name="invoice_idempotency_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__lte=F("total")), name="invoice_not_overpaid"
+            ),
         ]
         indexes = [
             models.Index(fields=["organization", "-id"], name="invoice_org_idx"),
@@ -105,8 +111,9 @@ class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
     position = models.PositiveSmallIntegerField(default=1)
     description = models.CharField(max_length=255)
-    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, null=True, blank=True,
-                             related_name="+")
+    plan = models.ForeignKey(
+        "plans.Plan", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     hsn_sac = models.CharField("HSN/SAC", max_length=12, blank=True)
     quantity = models.DecimalField(max_digits=10, decimal_places=3, default=1)
     unit_price = models.DecimalField(**MONEY)
@@ -160,14 +167,25 @@ class Payment(BillTo):
     amount = models.DecimalField(**MONEY)
     method = models.CharField(max_length=12, choices=Method.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
-    reference = models.CharField(max_length=120, blank=True,
-                                 help_text="Cheque number, bank UTR or gateway payment id.")
-    gateway = models.ForeignKey("billing.PaymentGateway", on_delete=models.PROTECT, null=True,
-                                blank=True, related_name="payments")
+    reference = models.CharField(
+        max_length=120, blank=True, help_text="Cheque number, bank UTR or gateway payment id."
+    )
+    gateway = models.ForeignKey(
+        "billing.PaymentGateway",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+    )
     gateway_payment_id = models.CharField(max_length=120, null=True, blank=True)
-    collected_by = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True,
-                                     blank=True, related_name="+",
-                                     help_text="The partner that collected the money.")
+    collected_by = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The partner that collected the money.",
+    )
     received_at = models.DateTimeField()
     note = models.CharField(max_length=255, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -176,8 +194,9 @@ class Payment(BillTo):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="payment_number_unique"),
-            models.UniqueConstraint(fields=["gateway", "gateway_payment_id"],
-                                    name="payment_gateway_id_unique"),
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_payment_id"], name="payment_gateway_id_unique"
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
         ]
         indexes = [
@@ -193,16 +212,18 @@ class Allocation(models.Model):
     """Money from a wallet applied to an invoice (from a payment, or from advance balance)."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="allocations")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="allocations"
+    )
     amount = models.DecimalField(**MONEY)
     reversed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0),
-                                              name="allocation_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")
+        ]
 
     def __str__(self):
         return f"{self.amount} to {self.invoice}"
@@ -234,13 +255,15 @@ class Proforma(BillTo):
     tax_breakdown = models.JSONField(default=list, blank=True, editable=False)
     valid_until = models.DateField(null=True, blank=True)
     gateway_order_id = models.CharField(max_length=120, null=True, blank=True, unique=True)
-    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="proforma")
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="proforma"
+    )
 
     class Meta:
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "number"],
-                                               name="proforma_number_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="proforma_number_unique")
+        ]
         indexes = [models.Index(fields=["organization", "-id"], name="proforma_org_idx")]
 
     def __str__(self):
@@ -251,8 +274,9 @@ class CreditNote(BillTo):
     number = models.CharField(max_length=40)
     fiscal_year = models.CharField(max_length=9)
     sequence = models.PositiveIntegerField()
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="credit_notes")
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
     amount = models.DecimalField(**MONEY)
     reason = models.CharField(max_length=255)
 
@@ -278,17 +302,29 @@ class CancellationRequest(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="cancellation_requests")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True,
-                                related_name="cancellation_requests")
+    invoice = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cancellation_requests",
+    )
+    payment = models.ForeignKey(
+        Payment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cancellation_requests",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(max_length=255)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                     related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
-                                   blank=True, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=255, blank=True)
 
@@ -297,13 +333,22 @@ class CancellationRequest(models.Model):
         permissions = [("approve", "Can approve or reject cancellations")]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(invoice__isnull=False, payment__isnull=True)
-                           | Q(invoice__isnull=True, payment__isnull=False)),
-                name="cancellation_targets_one_document"),
-            models.UniqueConstraint(fields=["invoice"], condition=Q(status="pending"),
-                                    name="one_pending_cancel_per_invoice"),
-            models.UniqueConstraint(fields=["payment"], condition=Q(status="pending"),
-                                    name="one_pending_cancel_per_payment"),
+                condition=(
+                    Q(invoice__isnull=False, payment__isnull=True)
+                    | Q(invoice__isnull=True, payment__isnull=False)
+                ),
+                name="cancellation_targets_one_document",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(status="pending"),
+                name="one_pending_cancel_per_invoice",
+            ),
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(status="pending"),
+                name="one_pending_cancel_per_payment",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "status", "-id"], name="cancel_org_idx")]
 

@@ -20,8 +20,9 @@ class PaymentGateway(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "name"],
-                                               name="gateway_name_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="gateway_name_unique")
+        ]
 
     def __str__(self):
         return self.name
@@ -39,8 +40,9 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["gateway", "event_id"],
-                                               name="webhook_event_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "event_id"], name="webhook_event_once")
+        ]
 
     def __str__(self):
         return f"{self.event_type} {self.event_id}"
@@ -56,8 +58,9 @@ class OutboundMessage(models.Model):
         SKIPPED = "skipped", "Skipped (no template)"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    subscriber = models.ForeignKey("subscribers.Subscriber", on_delete=models.CASCADE,
-                                   related_name="+")
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber", on_delete=models.CASCADE, related_name="+"
+    )
     event = models.CharField(max_length=40)
     channel = models.CharField(max_length=10)
     recipient = models.CharField(max_length=254, blank=True)
@@ -69,8 +72,11 @@ class OutboundMessage(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "dedupe_key", "channel"],
-                                               name="outbound_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "dedupe_key", "channel"], name="outbound_once"
+            )
+        ]
 
     def __str__(self):
         return f"{self.event} to {self.recipient}"

@@ -19,16 +19,30 @@ class Wallet(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    subscriber = models.OneToOneField("subscribers.Subscriber", on_delete=models.PROTECT,
-                                      null=True, blank=True, related_name="wallet")
+    subscriber = models.OneToOneField(
+        "subscribers.Subscriber",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet",
+    )
     owner_organization = models.OneToOneField(
-        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="wallet",
-        help_text="Set for a partner's (organization's) own wallet.")
+        Organization,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="wallet",
+        help_text="Set for a partner's (organization's) own wallet.",
+    )
     currency = models.CharField(max_length=3)
     balance = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
     credit_limit = models.DecimalField(
-        max_digits=14, decimal_places=2, null=True, blank=True,
-        help_text="How far below zero this wallet may go; empty: the Billing Engine rule.")
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="How far below zero this wallet may go; empty: the Billing Engine rule.",
+    )
     low_balance_alert = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -36,9 +50,12 @@ class Wallet(models.Model):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(subscriber__isnull=False, owner_organization__isnull=True)
-                           | Q(subscriber__isnull=True, owner_organization__isnull=False)),
-                name="wallet_has_exactly_one_owner"),
+                condition=(
+                    Q(subscriber__isnull=False, owner_organization__isnull=True)
+                    | Q(subscriber__isnull=True, owner_organization__isnull=False)
+                ),
+                name="wallet_has_exactly_one_owner",
+            ),
         ]
         indexes = [models.Index(fields=["organization"], name="wallet_org_idx")]
         permissions = [("adjust_wallet", "Can post wallet adjustments")]
@@ -63,18 +80,24 @@ class LedgerEntry(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    amount = models.DecimalField(max_digits=14, decimal_places=2,
-                                 help_text="Positive credits the wallet, negative debits it.")
+    amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="Positive credits the wallet, negative debits it.",
+    )
     balance_after = models.DecimalField(max_digits=14, decimal_places=2)
-    source_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+")
+    source_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     source_id = models.PositiveBigIntegerField(null=True, blank=True)
     source = GenericForeignKey("source_type", "source_id")
-    transfer_group = models.UUIDField(null=True, blank=True,
-                                      help_text="Shared by the entries of one transfer.")
+    transfer_group = models.UUIDField(
+        null=True, blank=True, help_text="Shared by the entries of one transfer."
+    )
     memo = models.CharField(max_length=255, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                              blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -108,8 +131,11 @@ class DocumentCounter(models.Model):
     last_number = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "series", "fiscal_year"],
-                                               name="document_counter_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "series", "fiscal_year"], name="document_counter_unique"
+            )
+        ]
 
     def __str__(self):
         return f"{self.series} {self.fiscal_year}: {self.last_number}"

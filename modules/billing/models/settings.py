@@ -47,63 +47,96 @@ class BillingSettings(TenantSettings):
         NEVER = "never", "One running sequence"
 
     # Invoicing
-    invoice_mode = models.CharField(max_length=10, choices=InvoiceMode.choices,
-                                    default=InvoiceMode.PREPAID)
+    invoice_mode = models.CharField(
+        max_length=10, choices=InvoiceMode.choices, default=InvoiceMode.PREPAID
+    )
     bill_cycle_day = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(28)],
-        help_text="Postpaid bill run day of the month (1-28).")
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text="Postpaid bill run day of the month (1-28).",
+    )
     due_days = models.PositiveSmallIntegerField(default=7, help_text="Days from issue to due date.")
     invoice_prefix = models.CharField(max_length=12, default="INV")
     receipt_prefix = models.CharField(max_length=12, default="RCT")
     credit_note_prefix = models.CharField(max_length=12, default="CN")
     proforma_prefix = models.CharField(max_length=12, default="PRO")
-    number_reset = models.CharField(max_length=12, choices=NumberReset.choices,
-                                    default=NumberReset.FISCAL_YEAR)
+    number_reset = models.CharField(
+        max_length=12, choices=NumberReset.choices, default=NumberReset.FISCAL_YEAR
+    )
     fiscal_year_start_month = models.PositiveSmallIntegerField(
-        default=4, validators=[MinValueValidator(1), MaxValueValidator(12)],
-        help_text="4 = April (India); 1 = calendar year.")
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(12)],
+        help_text="4 = April (India); 1 = calendar year.",
+    )
     # Tax and rounding
     tax_scheme = models.CharField(max_length=10, choices=TaxScheme.choices, default=TaxScheme.GST)
-    single_tax_name = models.CharField(max_length=20, default="VAT",
-                                       help_text="Label of the tax when the scheme is one tax.")
+    single_tax_name = models.CharField(
+        max_length=20, default="VAT", help_text="Label of the tax when the scheme is one tax."
+    )
     prices_include_tax = models.BooleanField(
-        default=False, help_text="Plan prices already contain tax (tax is worked out backwards).")
-    tax_rounding = models.CharField(max_length=10, choices=TaxRounding.choices,
-                                    default=TaxRounding.PER_LINE)
+        default=False, help_text="Plan prices already contain tax (tax is worked out backwards)."
+    )
+    tax_rounding = models.CharField(
+        max_length=10, choices=TaxRounding.choices, default=TaxRounding.PER_LINE
+    )
     rounding = models.CharField(max_length=16, choices=Rounding.choices, default=Rounding.HALF_UP)
     round_total_to_unit = models.BooleanField(
-        default=False, help_text="Round the invoice total to a whole currency unit (round-off line).")
-    default_hsn_sac = models.CharField("default HSN/SAC", max_length=12, default="998422",
-                                       help_text="Used when a plan's tax class has none.")
+        default=False,
+        help_text="Round the invoice total to a whole currency unit (round-off line).",
+    )
+    default_hsn_sac = models.CharField(
+        "default HSN/SAC",
+        max_length=12,
+        default="998422",
+        help_text="Used when a plan's tax class has none.",
+    )
     # Wallet
     auto_apply_wallet = models.BooleanField(
-        default=True, help_text="Settle new invoices from the subscriber's advance balance.")
+        default=True, help_text="Settle new invoices from the subscriber's advance balance."
+    )
     allow_negative_balance = models.BooleanField(
-        default=False, help_text="Let subscriber wallets go below zero, down to the credit limit.")
+        default=False, help_text="Let subscriber wallets go below zero, down to the credit limit."
+    )
     subscriber_credit_limit = models.DecimalField(
-        max_digits=12, decimal_places=2, default=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="How far below zero a subscriber wallet may go when negative balance is allowed.")
+        help_text="How far below zero a subscriber wallet may go when negative balance is allowed.",
+    )
     # Renewals
-    auto_renew = models.BooleanField(default=True, help_text="Renew due subscribers from their wallet.")
+    auto_renew = models.BooleanField(
+        default=True, help_text="Renew due subscribers from their wallet."
+    )
     grace_days = models.PositiveSmallIntegerField(
-        default=0, help_text="Days after expiry before an unrenewed subscriber is expired.")
-    expiry_time = models.TimeField(null=True, blank=True,
-                                   help_text="Time of day plans expire; empty: end of the day.")
-    proration = models.CharField(max_length=12, choices=Proration.choices,
-                                 default=Proration.CREDIT_UNUSED)
+        default=0, help_text="Days after expiry before an unrenewed subscriber is expired."
+    )
+    expiry_time = models.TimeField(
+        null=True, blank=True, help_text="Time of day plans expire; empty: end of the day."
+    )
+    proration = models.CharField(
+        max_length=12, choices=Proration.choices, default=Proration.CREDIT_UNUSED
+    )
     cycle = models.CharField(max_length=10, choices=Cycle.choices, default=Cycle.ROLLING)
     reminder_days = models.PositiveSmallIntegerField(
-        default=3, help_text="Send the expiry reminder this many days before expiry (0: never).")
+        default=3, help_text="Send the expiry reminder this many days before expiry (0: never)."
+    )
     # Collections
     late_fee = models.CharField(max_length=10, choices=LateFee.choices, default=LateFee.NONE)
-    late_fee_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"),
-                                         validators=[MinValueValidator(Decimal("0"))])
-    late_fee_after_days = models.PositiveSmallIntegerField(default=0,
-                                                           help_text="Days past the due date.")
+    late_fee_value = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    late_fee_after_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Days past the due date."
+    )
     suspend_overdue_after_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Suspend postpaid subscribers this many days past due; "
-                                         "empty: never.")
+        null=True,
+        blank=True,
+        help_text="Suspend postpaid subscribers this many days past due; empty: never.",
+    )
 
     class Meta:
         verbose_name = "billing engine settings"
@@ -113,4 +146,6 @@ class BillingSettings(TenantSettings):
         if self.late_fee == self.LateFee.PERCENT and self.late_fee_value > 100:
             raise ValidationError({"late_fee_value": "A percentage late fee is at most 100."})
         if self.late_fee != self.LateFee.NONE and self.late_fee_value <= 0:
-            raise ValidationError({"late_fee_value": "Set the late fee amount or choose no late fee."})
+            raise ValidationError(
+                {"late_fee_value": "Set the late fee amount or choose no late fee."}
+            )

@@ -66,7 +66,8 @@ class Command(BaseCommand):
                             help="Threads per process for authorization (0: in the receive loop).")
         parser.add_argument("--stats-interval", type=float, default=60.0)
         parser.add_argument("--quiet-decisions", action="store_true",
-                            help="Do not log one line per reject (the auth log still has them).")
+                            help="Do not log one line per decision (the auth log still has "
+                                 "every attempt).")
 
     def handle(self, *args, **options):
         host, auth_port = _address(options["auth"], 1812)

@@ -1,0 +1,58 @@
+"""Object-scoped network access: the ISP grants a NAS device or an IPv4 pool to a partner; the
+partner's users then see it (read-only) in the networking pages, other branches never do."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+
+from modules.networking.models import Ipv4Pool
+from modules.partners import network_access
+from modules.partners.profiles import PartnerError
+from tests.networking.samples import make_nas
+
+
+@pytest.fixture
+def granted(pw):
+    pw.nas = make_nas(pw.orgs["root"], name="Core BRAS")
+    pw.pool = Ipv4Pool.objects.create(organization=pw.orgs["root"], name="lco-pool",
+                                      ranges="10.77.0.0/29")
+    network_access.grant(pw.nas, pw.orgs["lco1"], actor=pw.users["isp_admin"])
+    network_access.grant(pw.pool, pw.orgs["lco1"], actor=pw.users["isp_admin"])
+    return pw
+
+
+def test_granted_nas_and_pool_are_listed_read_only_for_the_partner(granted, client):
+    pw = granted
+    client.force_login(pw.users["lco1"])
+    nas_list = client.get("/admin/networking/nasdevice/").content.decode()
+    assert "Core BRAS" in nas_list
+    assert "lco-pool" in client.get("/admin/networking/ipv4pool/").content.decode()
+    url = f"/admin/networking/nasdevice/{pw.nas.pk}/change/"
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"name": "Mine now", "secret": "x"}).status_code == 403
+    pw.nas.refresh_from_db()
+    assert pw.nas.name == "Core BRAS"
+    assert network_access.granted_organizations(pw.nas) == [pw.orgs["lco1"]]
+
+
+def test_every_user_of_the_partner_shares_the_grant(granted, client):
+    client.force_login(granted.users["lco1_clerk"])
+    assert "Core BRAS" in client.get("/admin/networking/nasdevice/").content.decode()
+
+
+@pytest.mark.parametrize("who", ["partner", "dist", "sub"])
+def test_other_users_do_not_see_the_grant(granted, client, who):
+    client.force_login(granted.users[who])
+    assert "Core BRAS" not in client.get("/admin/networking/nasdevice/").content.decode()
+    url = f"/admin/networking/nasdevice/{granted.nas.pk}/change/"
+    assert client.get(url).status_code in (403, 404)
+
+
+def test_only_the_owner_side_grants_and_only_downwards(granted):
+    pw = granted
+    with pytest.raises(PermissionDenied):
+        network_access.grant(pw.nas, pw.orgs["lco2"], actor=pw.users["lco1"])
+    own = make_nas(pw.orgs["lco2"], name="LCO2 router")
+    with pytest.raises(PartnerError, match="below"):
+        network_access.grant(own, pw.orgs["lco1"], actor=pw.users["isp_admin"])
+    network_access.revoke(pw.nas, pw.orgs["lco1"], actor=pw.users["isp_admin"])
+    assert network_access.granted_organizations(pw.nas) == []
