@@ -8,6 +8,7 @@ from functools import wraps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -40,6 +41,7 @@ from modules.billing.models import (
 from modules.billing.money import BillingError
 from modules.core.admin_base import Scope, ScopedModelAdmin, ScopedTabularInline
 from modules.settings_hub.admin import TenantSettingsAdmin
+from modules.subscribers.models import Subscriber
 from modules.subscribers.paging import IdsFirstPaginator, page_from_request
 from modules.subscribers.services import TransitionError
 
@@ -120,6 +122,29 @@ class ReadOnlyAdmin(ScopedModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class DocumentSearch:
+    """Search a document list by exact number (or payment reference) or subscriber username,
+    each through its (tenant, value) unique index: no OR across a join over millions of rows."""
+
+    search_fields = ["=number", "=subscriber__username"]
+    search_help_text = "Exact document number or subscriber username."
+    extra_search_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        tenant = getattr(request, "tenant", None)
+        tenant_id = tenant.pk if tenant else getattr(request.user.organization, "tenant_id", None)
+        # Ids first (one indexed lookup), so the OR below stays two index scans.
+        subscribers = list(Subscriber.objects.filter(tenant_id=tenant_id, username=term)
+                           .values_list("pk", flat=True))
+        match = Q(tenant_id=tenant_id, number=term) | Q(subscriber_id__in=subscribers)
+        for field in self.extra_search_fields:
+            match |= Q(tenant_id=tenant_id, **{field: term})
+        return queryset.filter(match), False
 
 
 class ServiceFormAdmin(ReadOnlyAdmin):
@@ -250,7 +275,7 @@ class InvoiceLineInline(ScopedTabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(ReadOnlyAdmin):
+class InvoiceAdmin(DocumentSearch, ReadOnlyAdmin):
     list_display = [
         "number_label",
         "bill_to_name",
@@ -261,7 +286,6 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "status_label",
     ]
     list_filter = ["status", "reason"]
-    search_fields = ["=number", "=subscriber__username"]
     list_select_related = []
     date_hierarchy = None
     inlines = [InvoiceLineInline]
@@ -271,6 +295,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "download_pdf",
         "issue",
         "record_payment",
+        "settle_from_wallet",
         "request_cancellation",
     ]
 
@@ -365,6 +390,26 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     @scoped_object
     @action(
+        description="Settle from wallet",
+        icon="account_balance_wallet",
+        permissions=["collect"],
+        dialog=dialog(
+            "Settle from wallet",
+            forms.ConfirmDialog,
+            "Applies the subscriber's advance balance (as far as it goes) to this invoice.",
+            submit="Settle",
+        ),
+    )
+    def settle_from_wallet(self, request, form, object_id):
+        return run_service(
+            self,
+            request,
+            lambda inv: invoicing.apply_advance(inv, actor=request.user),
+            "{result} applied from the wallet to {obj}.",
+        )
+
+    @scoped_object
+    @action(
         description="Request cancellation",
         icon="block",
         permissions=["cancel"],
@@ -386,7 +431,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ServiceFormAdmin):
+class PaymentAdmin(DocumentSearch, ServiceFormAdmin):
     service_form = forms.RecordPaymentForm
     service_title = "Record payment"
     list_display = [
@@ -400,6 +445,8 @@ class PaymentAdmin(ServiceFormAdmin):
     ]
     list_filter = ["status", "method"]
     search_fields = ["=number", "=reference", "=subscriber__username"]
+    search_help_text = "Exact receipt number, reference (cheque, UTR) or subscriber username."
+    extra_search_fields = ("reference",)
     actions_detail = ["print_receipt", "request_cancellation"]
 
     @display(description="Status", label=STATUS_COLORS)
@@ -462,13 +509,12 @@ class PaymentAdmin(ServiceFormAdmin):
 
 
 @admin.register(Proforma)
-class ProformaAdmin(ServiceFormAdmin):
+class ProformaAdmin(DocumentSearch, ServiceFormAdmin):
     service_form = forms.ProformaForm
     service_title = "New proforma"
     list_display = ["number", "bill_to_name", "plan", "total", "valid_until", "status_label"]
     list_filter = ["status", "purpose"]
     list_select_related = ["plan"]
-    search_fields = ["=number", "=subscriber__username"]
     actions_detail = ["pay_and_convert"]
 
     @display(description="Status", label=STATUS_COLORS)
@@ -514,12 +560,11 @@ class ProformaAdmin(ServiceFormAdmin):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(ServiceFormAdmin):
+class CreditNoteAdmin(DocumentSearch, ServiceFormAdmin):
     service_form = forms.CreditNoteForm
     service_title = "Issue credit note"
     list_display = ["number", "bill_to_name", "invoice", "amount", "reason", "created_at"]
     list_select_related = ["invoice"]
-    search_fields = ["=number", "=subscriber__username"]
 
     def perform(self, request, form):
         data = form.cleaned_data

@@ -290,10 +290,14 @@ def settle(invoice: Invoice, wallet, amount: Decimal, *, actor=None, payment=Non
 @transaction.atomic
 def apply_advance(invoice: Invoice, *, actor=None, settings=None) -> Decimal:
     """Settle as much of the invoice as the subscriber's wallet allows; returns the amount."""
-    if invoice.subscriber_id is None or not invoice.is_open:
+    require_scope(actor, invoice.organization)
+    if invoice.subscriber_id is None:
         return Decimal(0)
     wallet = ledger.lock_subscriber_wallet(invoice.subscriber)
-    amount = min(invoice.amount_due, ledger.available(wallet, settings))
+    current = Invoice.objects.select_for_update().get(pk=invoice.pk)  # after the wallet lock
+    if not current.is_open:
+        return Decimal(0)
+    amount = min(current.amount_due, ledger.available(wallet, settings))
     if amount > 0:
         settle(invoice, wallet, amount, actor=actor)
     return amount

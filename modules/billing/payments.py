@@ -41,6 +41,11 @@ def record_payment(
     value = parse_amount(amount, ctx.currency)
     if method in (Payment.Method.CHEQUE, Payment.Method.BANK_TRANSFER) and not reference.strip():
         raise BillingError("A cheque or bank transfer needs its reference (cheque number / UTR).")
+    if method == Payment.Method.PARTNER_COLLECTION and collected_by is None:
+        # The partner that took the cash is the acting user's node (kept for its settlement).
+        collected_by = getattr(actor, "organization", None)
+        if collected_by is None:
+            raise BillingError("A partner collection needs the partner that collected it.")
     for invoice in invoices or []:
         if invoice.subscriber_id != subscriber.pk:
             raise BillingError(f"{invoice} belongs to another subscriber.")

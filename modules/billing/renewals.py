@@ -15,9 +15,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from modules.billing import ledger
+from modules.billing import events, ledger
 from modules.billing.invoicing import BillingContext, plan_line, prepare_invoice, save_invoices
 from modules.billing.models import Allocation, BillingSettings, Invoice, LedgerEntry, Wallet
+from modules.billing.money import BillingError
 from modules.billing.orchestration import is_postpaid
 from modules.billing.selectors import tenant_currency
 from modules.subscribers import services as subscribers
@@ -108,8 +109,13 @@ def _renew_batch(batch, now, contexts) -> int:
                 continue  # not enough advance: left for a payment, or for expiry after grace
             wallet.balance -= prepared.invoice.total
         try:
-            subscribers.renew(sub, actor=None, now=now, reason="Auto-renewal from wallet")
-        except (subscribers.TransitionError, PermissionDenied):
+            # One savepoint per subscriber: the renewal and the sale event (a partner's wallet
+            # is charged by its receiver) stand or fall together, without the batch.
+            with transaction.atomic():
+                subscribers.renew(sub, actor=None, now=now, reason="Auto-renewal from wallet")
+                events.plan_sold.send(sender=Invoice, subscriber=sub, plan=sub.plan,
+                                      action="renew", actor=None)
+        except (subscribers.TransitionError, PermissionDenied, BillingError):
             if prepared:
                 wallets[sub.pk].balance += prepared.invoice.total
             continue

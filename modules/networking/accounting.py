@@ -278,7 +278,7 @@ def _write_sessions(cursor, sessions: dict[str, _Session], now: datetime) -> Non
 def _write_daily(cursor, daily: dict) -> None:
     if not daily:
         return
-    keys = list(daily)
+    keys = sorted(daily)  # one lock order for concurrent accounting workers: no deadlock
     cursor.execute(
         "INSERT INTO networking_dailyusage (subscriber_id, day, organization_id, input_octets, "
         "output_octets) SELECT * FROM unnest(%s::bigint[], %s::date[], %s::bigint[], "
@@ -294,7 +294,7 @@ def _write_cycles(cursor, cycle: dict[int, list]) -> list[FupEvent]:
     """Add usage to the cycle counters; flag the 80/90/100 % crossings (each only once)."""
     if not cycle:
         return []
-    ids = list(cycle)
+    ids = sorted(cycle)
     cursor.execute(
         "INSERT INTO networking_cycleusage (subscriber_id, organization_id, cycle_start, octets, "
         "quota_octets, extra_quota_octets, boosted, exhausted, alerts_sent, updated_at) "

@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from config.celery import app as celery_app
@@ -78,9 +79,24 @@ def tasks_inline():
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(scope="module")
+def billing_shared(django_db_setup, django_db_blocker):
+    """The billing world built once per test module, in a transaction rolled back after it;
+    each test runs in its own savepoint inside (see `billing`)."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield make_billing_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
 @pytest.fixture
-def billing(db):
-    return make_billing_world()
+def billing(billing_shared, db):
+    billing_shared.settings.refresh_from_db()  # a previous test may have changed it in memory
+    return billing_shared
 
 
 @pytest.fixture

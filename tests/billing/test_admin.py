@@ -120,3 +120,17 @@ def test_invoice_list_queries_do_not_grow_with_rows(client, billing,
     with django_assert_max_num_queries(25):
         assert client.get("/admin/billing/invoice/").status_code == 200
     assert Subscriber.objects.count() == 1
+
+
+def test_settling_an_invoice_from_the_wallet_on_its_page(client, billing):
+    sub = billing.subscriber("lco1")
+    invoice = plan_invoice(billing, sub)
+    ledger.credit(ledger.subscriber_wallet(sub), "400.00", memo="Advance")
+    client.force_login(billing.world.users["lco1"])
+    response = client.post(url(invoice, "settle_from_wallet"), SUBMITTED)
+    assert "400.00 applied from the wallet" in said(response)
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PARTIALLY_PAID and invoice.amount_due == D("190.00")
+    assert ledger.subscriber_wallet(sub).balance == 0
+    client.post(url(invoice, "settle_from_wallet"), SUBMITTED)
+    assert LedgerEntry.objects.filter(kind="invoice").count() == 1  # nothing more to apply

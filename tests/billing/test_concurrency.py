@@ -7,11 +7,22 @@ from decimal import Decimal as D
 
 from django.db import connection
 from django.db.models import Sum
+from django.test import Client
 
-from modules.billing import cancellations, ledger, orchestration, payments, renewals
-from modules.billing.models import Invoice, LedgerEntry, Payment, Wallet
+from modules.billing import (
+    cancellations,
+    invoicing,
+    ledger,
+    orchestration,
+    payments,
+    renewals,
+)
+from modules.billing.models import Invoice, LedgerEntry, Payment, Proforma, Wallet
 from modules.billing.money import BillingError
+from modules.subscribers.models import Subscriber
 from modules.subscribers.services import TransitionError
+from tests.billing.samples import make_gateway
+from tests.billing.test_webhooks import SECRET, post_razorpay, razorpay_body
 
 
 def run_threads(count, work):
@@ -113,3 +124,24 @@ def test_threads_renewing_paying_cancelling_and_transferring_never_lose_money(bi
     )
     balances = Wallet.objects.aggregate(s=Sum("balance"))["s"] or D(0)
     assert balances == received - settled  # transfers move money, never make it
+
+
+def test_simultaneous_deliveries_settle_once(billing_tx):
+    sub = billing_tx.subscriber(status=Subscriber.Status.EXPIRED, days_left=-3)
+    proforma = invoicing.create_proforma(sub, billing_tx.plan, actor=None)
+    Proforma.objects.filter(pk=proforma.pk).update(gateway_order_id="order_N1")
+    gateway = make_gateway(billing_tx.world.orgs["root"], secret=SECRET)
+    bodies = [(razorpay_body("order_N1"), f"evt_{i % 2}") for i in range(6)]
+    answers = []
+
+    def deliver(index):
+        body, event_id = bodies[index]
+        answers.append(post_razorpay(Client(), gateway, body, event_id=event_id).status_code)
+
+    run_threads(len(bodies), deliver)
+    assert answers == [200] * len(bodies)
+    assert Payment.objects.count() == 1 and Invoice.objects.count() == 1
+    assert Invoice.objects.get().status == Invoice.Status.PAID
+    wallet = ledger.subscriber_wallet(sub)
+    assert wallet.balance == 0
+    assert LedgerEntry.objects.filter(wallet=wallet).count() == 2  # payment in, invoice out

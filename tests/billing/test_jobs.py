@@ -147,3 +147,28 @@ def test_periodic_tasks_exist_after_migrate(billing):
         "billing.apply_late_fees",
         "billing.suspend_overdue",
     }
+
+
+def test_auto_renewal_announces_each_sale_and_a_refused_sale_renews_nothing(billing):
+    from modules.billing import events as billing_events
+    from modules.billing.money import BillingError
+
+    paid, refused = due(billing, "lco1"), due(billing, "partner")
+    sold = []
+
+    def partner_wallet(sender, subscriber, plan, action, actor, **kwargs):
+        if subscriber.organization_id == billing.world.orgs["partner"].pk:
+            raise BillingError("Partner wallet too low")
+        sold.append((subscriber.pk, plan.pk, action))
+
+    billing_events.plan_sold.connect(partner_wallet, dispatch_uid="test-partner-wallet")
+    try:
+        assert renewals.renew_due() == 1
+    finally:
+        billing_events.plan_sold.disconnect(dispatch_uid="test-partner-wallet")
+    assert sold == [(paid.pk, billing.plan.pk, "renew")]
+    refused.refresh_from_db()
+    assert refused.expires_at < timezone.now()
+    assert not Invoice.objects.filter(subscriber=refused).exists()
+    assert ledger.subscriber_wallet(refused).balance == D("590.00")
+    assert renewals.balance_check() == []

@@ -235,3 +235,32 @@ def test_ledger_entries_cannot_be_edited_even_in_sql(billing):
         entry.save()
     with pytest.raises(Exception, match="immutable"), connection.cursor() as cursor:
         cursor.execute("UPDATE billing_ledgerentry SET amount = 1 WHERE id = %s", [entry.pk])
+
+
+def test_partner_collection_records_the_collecting_partner(billing):
+    sub = billing.subscriber("lco1")
+    payment = payments.record_payment(sub, "590.00", actor=billing.world.users["lco1"],
+                                      method="partner")
+    assert payment.collected_by == billing.world.orgs["lco1"]
+    with pytest.raises(BillingError, match="partner that collected"):
+        payments.record_payment(sub, "10.00", actor=None, method="partner")
+
+
+@pytest.mark.parametrize(("reset", "expected"), [
+    ("fiscal_year", ["INV/2026-27/000001", "INV/2026-27/000002", "INV/2027-28/000001"]),
+    ("never", ["INV/000001", "INV/000002", "INV/000003"]),
+])
+def test_numbering_restarts_each_fiscal_year_when_set(billing, reset, expected):
+    from datetime import UTC, datetime
+
+    billing.settings.number_reset = reset
+    billing.settings.save()
+    sub = billing.subscriber()
+    days = [datetime(2027, 1, 10, 6, tzinfo=UTC), datetime(2027, 3, 31, 6, tzinfo=UTC),
+            datetime(2027, 4, 1, 6, tzinfo=UTC)]  # India: the fiscal year starts on 1 April
+    numbers = []
+    for day in days:
+        draft = invoicing.create_invoice(sub, [LineInput("Router", D("100.00"), D("18"))],
+                                         actor=billing.admin, issue=False)
+        numbers.append(invoicing.issue_invoice(draft, actor=billing.admin, now=day).number)
+    assert numbers == expected

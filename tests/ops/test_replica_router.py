@@ -63,3 +63,14 @@ def test_replica_reads_end_with_the_block(replica_alias):
     with replica_reads():
         assert Heartbeat.objects.all().db == REPLICA
     assert Heartbeat.objects.all().db == "default"
+
+
+def test_report_rows_read_from_the_replica_but_export_progress_from_the_primary(
+        replica_alias, settings):
+    from modules.reports.models import DailyCollection, Report
+
+    settings.REPLICA_READ_APPS = ["reports"]
+    assert DailyCollection.objects.all().db == REPLICA
+    with replica_reads():
+        assert Report.objects.all().db == "default"  # a job's progress is never stale
+    assert Report.objects.select_for_update().db == "default"

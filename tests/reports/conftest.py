@@ -219,8 +219,9 @@ def shared(django_db_setup, django_db_blocker):
 _OWNERS = {"u-r1": "root", "u-d1": "dist", "u-l1": "lco1", "u-l2": "lco1", "u-l3": "lco2",
            "u-p1": "partner", "u-p2": "partner", "u-o1": "other",
            "Distributor": "dist", "LCO One": "lco1", "LCO Two": "lco2", "Partner P": "partner",
-           "Beta Net": "other", "BRAS Kothrud": "root", "LCO1 router": "lco1",
-           "Beta BRAS": "other"}
+           "Beta Net": "other", "LCO1 router": "lco1", "Beta BRAS": "other"}
+# (The ISP's "BRAS Kothrud" carries the partner's own sessions, so its name is the partner's
+# to see beside them.)
 SUBTREE = {
     "isp_admin": {"root", "dist", "lco1", "lco2", "partner"},
     "dist": {"dist", "lco1", "lco2"},

@@ -34,29 +34,28 @@ def _running(subscriber_at, status):
 
 
 @pytest.mark.parametrize("action", sorted(SIMPLE))
-@pytest.mark.parametrize("status", ALL)
 def test_every_transition_is_allowed_only_from_its_source_states(
-        action, status, world, subscriber_at, django_capture_on_commit_callbacks):
+        action, world, subscriber_at, django_capture_on_commit_callbacks):
     sources, target = SIMPLE[action]
-    subscriber = _running(subscriber_at, status)
     actor = world.users["lco1"]
-    before = StatusChange.objects.count()
-    if status in sources:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            _call(action, subscriber, actor)
-        subscriber.refresh_from_db()
-        assert subscriber.status == target
-        change = StatusChange.objects.get(subscriber=subscriber)
-        assert (change.from_status, change.to_status, change.action, change.actor) == (
-            status, target, action, actor)
-        assert callbacks, "the domain event is sent after commit"
-    else:
-        with pytest.raises(services.TransitionError) as err:
-            _call(action, subscriber, actor)
-        assert subscriber.username in str(err.value)
-        subscriber.refresh_from_db()
-        assert subscriber.status == status
-        assert StatusChange.objects.count() == before
+    for status in ALL:
+        subscriber = _running(subscriber_at, status)
+        if status in sources:
+            with django_capture_on_commit_callbacks(execute=True) as callbacks:
+                _call(action, subscriber, actor)
+            subscriber.refresh_from_db()
+            assert subscriber.status == target, status
+            change = StatusChange.objects.get(subscriber=subscriber)
+            assert (change.from_status, change.to_status, change.action, change.actor) == (
+                status, target, action, actor)
+            assert callbacks, "the domain event is sent after commit"
+        else:
+            with pytest.raises(services.TransitionError) as err:
+                _call(action, subscriber, actor)
+            assert subscriber.username in str(err.value)
+            subscriber.refresh_from_db()
+            assert subscriber.status == status
+            assert not StatusChange.objects.filter(subscriber=subscriber).exists()
 
 
 def test_no_event_is_sent_before_the_change_commits(world, subscriber_at):
@@ -234,14 +233,13 @@ SERVICE_CALLS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SERVICE_CALLS))
-def test_every_service_refuses_an_actor_without_scope_on_the_subscriber(name, world,
-                                                                         subscriber_at):
+def test_every_service_refuses_an_actor_without_scope_on_the_subscriber(world, subscriber_at):
     subscriber = subscriber_at("lco2", status="active", expires_at=timezone.now())
-    for outsider in ("lco1", "partner", "other_admin"):
-        with pytest.raises(PermissionDenied):
-            SERVICE_CALLS[name](subscriber, world.users[outsider])
-    assert Subscriber.objects.get(pk=subscriber.pk).status == "active"
+    for name, call in SERVICE_CALLS.items():
+        for outsider in ("lco1", "partner", "other_admin"):
+            with pytest.raises(PermissionDenied):
+                call(subscriber, world.users[outsider])
+            assert Subscriber.objects.get(pk=subscriber.pk).status == "active", name
     assert not StatusChange.objects.filter(subscriber=subscriber).exists()
 
 
