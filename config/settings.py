@@ -162,7 +162,10 @@ STORAGES = {
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
         if os.environ.get("CACHE_URL")
         else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_entries"}
     )
@@ -182,6 +185,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     if CELERY_BROKER_URL.startswith("filesystem")
     else {}
 )
+if CELERY_BROKER_URL.startswith("filesystem"):
+    # The file broker needs its folders before the first task is queued, from any process.
+    for _folder in ("processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
@@ -231,9 +238,10 @@ LOGGING = {
 
 from config.unfold import UNFOLD  # noqa: E402,F401  (sidebar and theme live in their own file)
 
-
 # Support: ticket attachments (bytes; default 10 MiB).
-SUPPORT_ATTACHMENT_MAX_BYTES = int(os.environ.get("SUPPORT_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+SUPPORT_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("SUPPORT_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
+)
 
 # RADIUS policy (networking). Expired / unpaid-in-grace subscribers: "reject" or "walled_garden"
 # until Settings -> Billing Engine carries the choice; the walled garden gets this pool and rate.
@@ -266,6 +274,10 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["config.db_routers.ReplicaRouter"]
+# Monthly partitions kept per partitioned table (modules/ops/partitions.py).
+PARTITION_RETENTION_MONTHS = {
+    "networking_authlog": int(os.environ.get("AUTH_LOG_RETENTION_MONTHS", "13")),
+}
 REPLICA_READ_APPS = env_list("REPLICA_READ_APPS", "reports")
 # A process without a web server (celery worker, RADIUS server) serves its own /metrics here.
 METRICS_EXPORTER_PORT = int(os.environ.get("METRICS_EXPORTER_PORT", "0"))

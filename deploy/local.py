@@ -114,7 +114,8 @@ def run(args: list[str]) -> int:
     radius = env.get("RADIUS_AUTH_ADDRESS", "127.0.0.1:1812")
     print(
         f"\n  Portal:  http://127.0.0.1:{port}/login   (admin / see the password above)\n"
-        f"  RADIUS:  {radius} (auth), accounting on the next port; NAS 127.0.0.1 secret testing123\n"
+        f"  RADIUS:  {radius} (auth), accounting on the next port;"
+        f" NAS 127.0.0.1 secret testing123\n"
         f"  Stop everything with Ctrl-C.\n",
         flush=True,
     )

@@ -89,9 +89,7 @@ class OrganizationAdmin(ScopedModelAdmin):
             obj.save()
             return
         parent = form.cleaned_data["parent"]
-        created = services.add_organization(
-            parent, name=obj.name, code=obj.code, kind=obj.kind
-        )
+        created = services.add_organization(parent, name=obj.name, code=obj.code, kind=obj.kind)
         obj.pk, obj.path, obj.depth = created.pk, created.path, created.depth
 
     def has_delete_permission(self, request, obj=None):
@@ -140,7 +138,7 @@ class PortalUserMixin(forms.ModelForm):
     scope_grants = forms.ModelMultipleChoiceField(
         queryset=Organization.objects.none(),
         required=False,
-        help_text="Extra organization subtrees this user may act on, besides its home organization.",
+        help_text="Extra organization subtrees this user may act on, besides its home one.",
     )
 
     def clean(self):
@@ -148,7 +146,9 @@ class PortalUserMixin(forms.ModelForm):
         org = cleaned.get("organization")
         kind = cleaned.get("kind")
         if org is not None and kind == User.Kind.PARTNER and not org.is_partner:
-            raise ValidationError({"organization": "A partner user belongs to a partner organization."})
+            raise ValidationError(
+                {"organization": "A partner user belongs to a partner organization."}
+            )
         if org is not None and kind == User.Kind.ISP_ADMIN and org.depth != 1:
             raise ValidationError({"organization": "An ISP admin belongs to the ISP itself."})
         return cleaned
@@ -200,8 +200,11 @@ class UserAdmin(ScopedModelAdmin, DjangoUserAdmin):
         roles = Role.objects.filter(tenant_id__in=scope.scope_tenant_ids(user))
         if user.is_superuser:
             return roles
-        own = [p for p in Permission.objects.select_related("content_type")
-               if user.has_perm(f"{p.content_type.app_label}.{p.codename}")]
+        own = [
+            p
+            for p in Permission.objects.select_related("content_type")
+            if user.has_perm(f"{p.content_type.app_label}.{p.codename}")
+        ]
         return roles.exclude(permissions__in=Permission.objects.exclude(pk__in=[p.pk for p in own]))
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -262,7 +265,6 @@ class AuditTrailAdmin(ScopedModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
 
 
 from modules.core import admin_platform  # noqa: E402,F401  (replaces third-party admins)

@@ -29,7 +29,9 @@ def scoped_queryset(model, request, qs=None):
     """The rows of `model` the request's user may see, using its registered admin's scope."""
     model_admin = admin.site._registry.get(model)
     if isinstance(model_admin, ScopedAdminMixin):
-        return model_admin.scope_queryset(request, qs if qs is not None else model._default_manager.all())
+        return model_admin.scope_queryset(
+            request, qs if qs is not None else model._default_manager.all()
+        )
     qs = qs if qs is not None else model._default_manager.all()
     if model is Organization:
         return scope.restrict_to_scope(qs, request.user, "")
@@ -141,7 +143,7 @@ class ScopedAdminMixin:
             if isinstance(item, str) and "__" not in item:
                 try:
                     field = self.model._meta.get_field(item)
-                except Exception:  # noqa: BLE001 - non-field filters pass through untouched
+                except Exception:
                     field = None
                 if isinstance(field, models.ForeignKey | models.ManyToManyField):
                     item = (item, ScopedRelatedFilter)

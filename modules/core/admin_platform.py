@@ -18,8 +18,16 @@ from django_celery_beat.models import (
 
 from modules.core.admin_base import Scope, ScopedModelAdmin
 
-for model in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule, ClockedSchedule,
-              AccessAttempt, AccessLog, AccessFailureLog):
+for model in (
+    PeriodicTask,
+    IntervalSchedule,
+    CrontabSchedule,
+    SolarSchedule,
+    ClockedSchedule,
+    AccessAttempt,
+    AccessLog,
+    AccessFailureLog,
+):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 
@@ -31,7 +39,15 @@ class PlatformAdmin(ScopedModelAdmin):
 @admin.register(PeriodicTask)
 class ScheduledJobAdmin(PlatformAdmin, BeatPeriodicTaskAdmin):
     form = PeriodicTaskForm
-    list_display = ["name", "task", "enabled", "interval", "crontab", "last_run_at", "total_run_count"]
+    list_display = [
+        "name",
+        "task",
+        "enabled",
+        "interval",
+        "crontab",
+        "last_run_at",
+        "total_run_count",
+    ]
     list_filter = ["enabled"]
     search_fields = ["name", "task"]
 
@@ -52,7 +68,13 @@ class SignInLockoutAdmin(PlatformAdmin):
 
     list_display = ["username", "ip_address", "failures_since_start", "attempt_time"]
     search_fields = ["username", "ip_address"]
-    readonly_fields = ["username", "ip_address", "user_agent", "failures_since_start", "attempt_time"]
+    readonly_fields = [
+        "username",
+        "ip_address",
+        "user_agent",
+        "failures_since_start",
+        "attempt_time",
+    ]
 
     def has_add_permission(self, request):
         return False

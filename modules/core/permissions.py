@@ -27,7 +27,9 @@ def permission_for(operator: str) -> Permission | None:
 
 def permissions_for(names: list[str]) -> list[Permission]:
     wanted = set(names)
-    found = [p for p in Permission.objects.select_related("content_type") if operator_name(p) in wanted]
+    found = [
+        p for p in Permission.objects.select_related("content_type") if operator_name(p) in wanted
+    ]
     missing = wanted - {operator_name(p) for p in found}
     if missing:
         raise LookupError(f"Unknown permissions: {', '.join(sorted(missing))}")

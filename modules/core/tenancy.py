@@ -23,10 +23,7 @@ def tenant_for_host(host: str) -> Tenant | None:
     if hit and hit[0] > now:
         return hit[1]
     domain = TenantDomain.objects.select_related("tenant").filter(domain=host).first()
-    if domain and domain.tenant.is_active:
-        tenant = domain.tenant
-    else:
-        tenant = default_tenant()
+    tenant = domain.tenant if domain and domain.tenant.is_active else default_tenant()
     _cache[host] = (now + _CACHE_SECONDS, tenant)
     return tenant
 

@@ -66,6 +66,11 @@ class PartnerAdmin(ScopedModelAdmin):
                                               ("default_commission_rate", "commission_template")]}),
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.organization_id == request.user.organization_id:
+            return ["status", "credit_limit", "default_commission_rate", "commission_template"]
+        return []
+
     def get_fieldsets(self, request, obj=None):
         sets = [list(s) for s in self.fieldsets]
         if obj is not None:
@@ -104,7 +109,8 @@ class PartnerAdmin(ScopedModelAdmin):
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
-        profile = {k: data[k] for k in profiles.PROFILE_FIELDS if k in data}
+        fields = form.changed_data if change else data
+        profile = {k: data[k] for k in profiles.PROFILE_FIELDS if k in fields and k in data}
         try:
             if change:
                 saved = services.update_partner(obj, actor=request.user, **profile)
@@ -281,7 +287,10 @@ class PlanShareAdmin(ScopedModelAdmin):
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.unshare_plan(obj, actor=request.user)
+        try:
+            services.unshare_plan(obj, actor=request.user)
+        except BillingError as exc:
+            raise PermissionDenied(str(exc)) from exc
 
 
 @admin.register(CommissionTemplate)

@@ -22,7 +22,9 @@ class TenantSettingsAdmin(ScopedModelAdmin):
         tenant_id = request.user.organization.tenant_id if request.user.organization_id else None
         row = self.get_queryset(request).filter(tenant_id=tenant_id).first()
         if row is None and tenant_id is not None and self.has_view_or_change_permission(request):
-            row, _ = self.model.objects.get_or_create(tenant_id=tenant_id, **self.creation_defaults(request))
+            row, _ = self.model.objects.get_or_create(
+                tenant_id=tenant_id, **self.creation_defaults(request)
+            )
         if row is None:
             return super().changelist_view(request, extra_context)
         opts = self.model._meta
@@ -41,8 +43,21 @@ class TenantSettingsAdmin(ScopedModelAdmin):
 @admin.register(GeneralSettings)
 class GeneralSettingsAdmin(TenantSettingsAdmin):
     fieldsets = (
-        ("Company profile", {"fields": ("company_name", "legal_name", "tax_number", "address",
-                                        "state", "country", "website", "logo")}),
+        (
+            "Company profile",
+            {
+                "fields": (
+                    "company_name",
+                    "legal_name",
+                    "tax_number",
+                    "address",
+                    "state",
+                    "country",
+                    "website",
+                    "logo",
+                )
+            },
+        ),
         ("Regional", {"fields": ("timezone", "currency", "date_format", "number_format")}),
         ("Support contacts", {"fields": ("support_phone", "support_email")}),
         ("Operations", {"fields": ("maintenance_mode",)}),
@@ -55,8 +70,17 @@ class GeneralSettingsAdmin(TenantSettingsAdmin):
 @admin.register(SecuritySettings)
 class SecuritySettingsAdmin(TenantSettingsAdmin):
     fieldsets = (
-        ("Password policy", {"fields": ("min_password_length", "require_uppercase",
-                                        "require_digit", "require_symbol")}),
+        (
+            "Password policy",
+            {
+                "fields": (
+                    "min_password_length",
+                    "require_uppercase",
+                    "require_digit",
+                    "require_symbol",
+                )
+            },
+        ),
         ("Sign-in lockout", {"fields": ("max_failed_logins", "lockout_minutes")}),
         ("Sessions", {"fields": ("session_timeout_minutes",)}),
     )
@@ -65,8 +89,20 @@ class SecuritySettingsAdmin(TenantSettingsAdmin):
 @admin.register(NotificationSettings)
 class NotificationSettingsAdmin(TenantSettingsAdmin):
     fieldsets = (
-        ("Email", {"fields": ("email_enabled", "email_from", "smtp_host", "smtp_port",
-                              "smtp_username", "smtp_password", "smtp_use_tls")}),
+        (
+            "Email",
+            {
+                "fields": (
+                    "email_enabled",
+                    "email_from",
+                    "smtp_host",
+                    "smtp_port",
+                    "smtp_username",
+                    "smtp_password",
+                    "smtp_use_tls",
+                )
+            },
+        ),
         ("SMS", {"fields": ("sms_enabled", "sms_gateway_url", "sms_api_key", "sms_sender_id")}),
     )
 

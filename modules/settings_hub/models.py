@@ -56,9 +56,13 @@ class GeneralSettings(TenantSettings):
     address = models.TextField(blank=True)
     state = models.CharField("billing state", max_length=80, blank=True)
     country = models.CharField(max_length=2, default="IN", help_text="ISO 3166 alpha-2 code.")
-    timezone = models.CharField(max_length=64, default="Asia/Kolkata", validators=[validate_timezone])
+    timezone = models.CharField(
+        max_length=64, default="Asia/Kolkata", validators=[validate_timezone]
+    )
     currency = models.CharField(max_length=3, default="INR", validators=[validate_currency])
-    date_format = models.CharField(max_length=10, choices=DateFormat.choices, default=DateFormat.DMY)
+    date_format = models.CharField(
+        max_length=10, choices=DateFormat.choices, default=DateFormat.DMY
+    )
     number_format = models.CharField(
         max_length=20, choices=NumberFormat.choices, default=NumberFormat.INDIAN
     )

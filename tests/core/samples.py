@@ -48,16 +48,21 @@ def user(org):
 def log_entry(org):
     actor = User.objects.create(username=f"actor{_n()}", organization=org)
     return LogEntry.objects.create(
-        content_type=ContentType.objects.get_for_model(Organization), object_pk=str(org.pk),
-        object_repr=str(org), action=LogEntry.Action.UPDATE, actor=actor, remote_addr="10.0.0.1",
+        content_type=ContentType.objects.get_for_model(Organization),
+        object_pk=str(org.pk),
+        object_repr=str(org),
+        action=LogEntry.Action.UPDATE,
+        actor=actor,
+        remote_addr="10.0.0.1",
     )
 
 
 @sample("django_celery_beat.periodictask")
 def periodic_task(org):
     every = IntervalSchedule.objects.create(every=_n(), period=IntervalSchedule.MINUTES)
-    return PeriodicTask.objects.create(name=f"job {_n()}", task="celery.backend_cleanup",
-                                       interval=every)
+    return PeriodicTask.objects.create(
+        name=f"job {_n()}", task="celery.backend_cleanup", interval=every
+    )
 
 
 @sample("django_celery_beat.intervalschedule")
@@ -72,8 +77,13 @@ def crontab(org):
 
 @sample("axes.accessattempt")
 def access_attempt(org):
-    return AccessAttempt.objects.create(username=f"locked{_n()}", ip_address="10.0.0.9",
-                                        failures_since_start=3, get_data="", post_data="")
+    return AccessAttempt.objects.create(
+        username=f"locked{_n()}",
+        ip_address="10.0.0.9",
+        failures_since_start=3,
+        get_data="",
+        post_data="",
+    )
 
 
 def _settings(model, org, **extra):
@@ -99,9 +109,9 @@ def notifications(org):
 @sample("settings_hub.notificationtemplate")
 def template(org):
     event = NotificationTemplate.Event.values[_n() % len(NotificationTemplate.Event.values)]
-    found = NotificationTemplate.objects.filter(tenant=org.tenant, event=event, channel="sms").first()
+    found = NotificationTemplate.objects.filter(
+        tenant=org.tenant, event=event, channel="sms"
+    ).first()
     return found or NotificationTemplate.objects.create(
         tenant=org.tenant, event=event, channel="sms", body="Hello {{ name }}"
     )
-
-

@@ -77,14 +77,17 @@ def _autocomplete_sources(model):
     """(source admin model, field name) pairs whose autocomplete would list `model`."""
     for source in admin.site._registry:
         for field in source._meta.get_fields():
-            if getattr(field, "many_to_one", False) or getattr(field, "many_to_many", False):
-                if field.concrete and field.remote_field and field.remote_field.model is model:
-                    yield source, field.name
+            relation = getattr(field, "many_to_one", False) or getattr(field, "many_to_many", False)
+            if relation and field.concrete and field.remote_field.model is model:
+                yield source, field.name
 
 
 def test_every_admin_model_is_scoped_and_has_a_sample():
-    unscoped = [label for label in LABELS
-                if not isinstance(admin.site._registry[apps.get_model(label)], ScopedAdminMixin)]
+    unscoped = [
+        label
+        for label in LABELS
+        if not isinstance(admin.site._registry[apps.get_model(label)], ScopedAdminMixin)
+    ]
     missing = [label for label in LABELS if label not in SAMPLES]
     assert not unscoped, f"admins without ScopedAdminMixin: {unscoped}"
     assert not missing, f"admin models without a sample factory in tests/*/samples.py: {missing}"
@@ -148,8 +151,12 @@ def test_admin_model_respects_scope(label, world, client):
         for source, field_name in sources:
             response = client.get(
                 "/admin/autocomplete/",
-                {"term": "", "app_label": source._meta.app_label,
-                 "model_name": source._meta.model_name, "field_name": field_name},
+                {
+                    "term": "",
+                    "app_label": source._meta.app_label,
+                    "model_name": source._meta.model_name,
+                    "field_name": field_name,
+                },
                 HTTP_HOST=host,
             )
             if response.status_code == 200:

@@ -15,8 +15,13 @@ pytestmark = pytest.mark.django_db
 
 
 def _general(world, **overrides):
-    values = dict(tenant=world.tenant, company_name="Alpha", timezone="Asia/Kolkata", currency="INR",
-                  support_email="help@alpha.test")
+    values = dict(
+        tenant=world.tenant,
+        company_name="Alpha",
+        timezone="Asia/Kolkata",
+        currency="INR",
+        support_email="help@alpha.test",
+    )
     values.update(overrides)
     return GeneralSettings(**values)
 
@@ -25,12 +30,15 @@ def test_valid_general_settings_pass(world):
     _general(world).full_clean()
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("timezone", "Mars/Olympus", "not a known time zone"),
-    ("currency", "RUPEES", "ISO 4217"),
-    ("currency", "ABC", "ISO 4217"),
-    ("support_email", "not-an-email", "valid email"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timezone", "Mars/Olympus", "not a known time zone"),
+        ("currency", "RUPEES", "ISO 4217"),
+        ("currency", "ABC", "ISO 4217"),
+        ("support_email", "not-an-email", "valid email"),
+    ],
+)
 def test_invalid_general_settings_are_refused_clearly(world, field, value, message):
     with pytest.raises(ValidationError) as error:
         _general(world, **{field: value}).full_clean()
@@ -58,8 +66,14 @@ def test_general_settings_edit_through_the_admin_refuses_a_bad_timezone(world, l
     assert landing.status_code == 302
     change_url = landing["Location"]
     row = GeneralSettings.objects.get(tenant=world.tenant)
-    form = {"company_name": "Alpha Broadband", "timezone": "Nowhere/City", "currency": "INR",
-            "country": "IN", "date_format": "d/m/Y", "number_format": "indian"}
+    form = {
+        "company_name": "Alpha Broadband",
+        "timezone": "Nowhere/City",
+        "currency": "INR",
+        "country": "IN",
+        "date_format": "d/m/Y",
+        "number_format": "indian",
+    }
     response = client.post(change_url, form)
     assert response.status_code == 200
     assert "not a known time zone" in response.content.decode()
@@ -78,17 +92,22 @@ def test_email_channel_needs_sender_and_server(world):
 
 
 def test_template_with_broken_syntax_is_refused(world):
-    template = NotificationTemplate(tenant=world.tenant, event="renewed", channel="sms",
-                                    body="Hello {% if name %}")
+    template = NotificationTemplate(
+        tenant=world.tenant, event="renewed", channel="sms", body="Hello {% if name %}"
+    )
     with pytest.raises(ValidationError) as error:
         template.full_clean()
     assert "Template error" in str(error.value.message_dict["body"])
 
 
 def test_password_policy_comes_from_security_settings(world):
-    SecuritySettings.objects.create(tenant=world.tenant, min_password_length=12,
-                                    require_uppercase=True, require_digit=True,
-                                    require_symbol=True)
+    SecuritySettings.objects.create(
+        tenant=world.tenant,
+        min_password_length=12,
+        require_uppercase=True,
+        require_digit=True,
+        require_symbol=True,
+    )
     validator = TenantPasswordPolicyValidator()
     user = world.users["isp_admin"]
     with pytest.raises(ValidationError) as error:

@@ -96,3 +96,16 @@ def test_dashboard_shows_the_partners_subscribers_collection_and_wallet(pw, clie
     assert forged.status_code == 404
     own = client.get(f"/admin/partners/partner/{pw.profile('sub').pk}/dashboard/")
     assert own.status_code == 200 and own.context["board"].organization == pw.orgs["sub"]
+
+
+def test_a_partner_edits_its_contacts_but_not_its_own_limits(pw, client):
+    client.force_login(pw.users["lco1"])
+    partner = pw.profile("lco1")
+    url = f"/admin/partners/partner/{partner.pk}/change/"
+    form = {"partner_type": "lco", "contact_phone": "+919811111111", "address": "Main road",
+            "credit_limit": "99999", "low_balance_threshold": ""}
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content[:1000]
+    partner.refresh_from_db()
+    assert partner.contact_phone == "+919811111111"
+    assert partner.credit_limit is None

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from modules.ops import metrics
 from radius_server.portal_policy import PortalPolicy
 from radius_server.protocol import RadiusServer, ServerConfig, serve_processes
 
@@ -29,10 +30,12 @@ class PortalRadiusServer(RadiusServer):
         stop = threading.Event()
         threading.Thread(target=self._report, args=(stop,), name="radius-stats",
                          daemon=True).start()
+        publisher = metrics.start_radius_publisher(self.counters.snapshot)  # Prometheus
         try:
             super().serve_forever()
         finally:
             stop.set()
+            publisher.set()
             self.policy.stop()
 
     def _report(self, stop: threading.Event) -> None:
@@ -94,4 +97,7 @@ class Command(BaseCommand):
 
         self.stdout.write(f"RADIUS server on {host}: auth {auth_port}, accounting {acct_port}, "
                           f"{options['processes']} process(es)")
+        if settings.METRICS_EXPORTER_PORT:
+            metrics.start_exporter(settings.METRICS_EXPORTER_PORT,
+                                   settings.METRICS_EXPORTER_ADDRESS)
         serve_processes(build, options["processes"])
