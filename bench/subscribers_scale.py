@@ -110,7 +110,8 @@ def bench_world(rows: int):
             cursor.execute(GENERATE, {"tenant": tenant.pk, "orgs": orgs, "norgs": len(orgs),
                                       "plans": plans, "nplans": len(plans),
                                       "pw": encrypt_password("Secret-123"), "n": rows})
-            cursor.execute("ANALYZE subscribers_subscriber")
+            # Statistics and the visibility map (index-only scans), as autovacuum would.
+            cursor.execute("VACUUM ANALYZE subscribers_subscriber")
         generated = time.perf_counter() - started
     return tenant, admin, generated
 
@@ -163,7 +164,7 @@ def measure_lists(admin, tenant):
         ("Search: phone, typed with spaces", {"q": "98004 24242"}),
         ("Search: email", {"q": "user424242@mail.example"}),
         ("Search: MAC, Cisco notation", {"q": "0000.0006.7932"}),
-        ("Search: static IP", {"q": "100.6.122.80"}),
+        ("Search: static IP", {"q": "100.6.122.72"}),
         ("Page 5,000", {"p": "5000"}),
         ("Page 5,000 of expiring in 30 days", {"p": "5000", "list": "expiring_30"}),
         ("Sorted by expiry, page 100", {"o": "7", "p": "100"}),

@@ -37,6 +37,7 @@ AUDITED = {
     "support.Holiday": {},
     "support.Ticket": {},
     "support.FieldVisit": {},
+    "selfcare.PortalSettings": {},
 }
 
 

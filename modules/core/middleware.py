@@ -1,17 +1,22 @@
 from django.contrib.auth import logout
+from django.utils import timezone
 
-from modules.core.tenancy import tenant_for_host
+from modules.core.tenancy import tenant_for_host, tenant_timezone
 
 
 class TenantMiddleware:
-    """Sets `request.tenant` from the host name."""
+    """Sets `request.tenant` from the host name and shows times in the tenant's time zone."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         request.tenant = tenant_for_host(request.get_host())
-        return self.get_response(request)
+        timezone.activate(tenant_timezone(request.tenant))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class SessionPolicyMiddleware:

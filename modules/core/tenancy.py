@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import time
+import zoneinfo
+
+from django.utils import timezone
 
 from modules.core.models import Tenant, TenantDomain
 
 _CACHE_SECONDS = 30
 _cache: dict[str, tuple[float, Tenant | None]] = {}
+_zones: dict[int, tuple[float, zoneinfo.ZoneInfo]] = {}
 
 
 def tenant_for_host(host: str) -> Tenant | None:
@@ -28,8 +32,25 @@ def tenant_for_host(host: str) -> Tenant | None:
     return tenant
 
 
+def tenant_timezone(tenant: Tenant | None) -> zoneinfo.ZoneInfo:
+    """The tenant's time zone from Settings -> General (cached briefly), else the deployment's."""
+    if tenant is None:
+        return timezone.get_default_timezone()
+    now = time.monotonic()
+    hit = _zones.get(tenant.pk)
+    if hit and hit[0] > now:
+        return hit[1]
+    from modules.settings_hub.models import GeneralSettings
+
+    name = GeneralSettings.objects.filter(tenant=tenant).values_list("timezone", flat=True).first()
+    zone = zoneinfo.ZoneInfo(name) if name else timezone.get_default_timezone()
+    _zones[tenant.pk] = (now + _CACHE_SECONDS, zone)
+    return zone
+
+
 def forget_cached_hosts() -> None:
     _cache.clear()
+    _zones.clear()
 
 
 def default_tenant() -> Tenant | None:

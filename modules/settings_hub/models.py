@@ -78,6 +78,12 @@ class GeneralSettings(TenantSettings):
         verbose_name = "general settings"
         verbose_name_plural = "general settings"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        from modules.core.tenancy import forget_cached_hosts
+
+        forget_cached_hosts()  # a new time zone shows on the next page, not 30 s later
+
     def clean(self):
         self.currency = (self.currency or "").upper()
 
