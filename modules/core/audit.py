@@ -38,6 +38,11 @@ AUDITED = {
     "support.Ticket": {},
     "support.FieldVisit": {},
     "selfcare.PortalSettings": {},
+    "partners.Partner": {},
+    "partners.PlanShare": {},
+    "partners.CommissionTemplate": {},
+    "partners.TopUpRequest": {},
+    "partners.Settlement": {},
 }
 
 
