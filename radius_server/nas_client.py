@@ -156,7 +156,9 @@ def mschapv2_radclient_lines(username: str, password: str) -> str:
     nt_response = mschap.generate_nt_response(auth_challenge, peer_challenge,
                                               username.encode(), password)
     response = bytes([1, 0]) + peer_challenge + bytes(8) + nt_response
-    return (f'User-Name = "{username}"\nNAS-IP-Address = 127.0.0.1\n'
+    # NAS-Port 0, as radtest sends: the same "device", so trying each method in turn is one
+    # login repeated, not a second simultaneous session.
+    return (f'User-Name = "{username}"\nNAS-IP-Address = 127.0.0.1\nNAS-Port = 0\n'
             f"MS-CHAP-Challenge = 0x{auth_challenge.hex()}\n"
             f"MS-CHAP2-Response = 0x{response.hex()}\nMessage-Authenticator = 0x00\n")
 

@@ -3,7 +3,7 @@ never edited once issued (corrections are credit notes or cancellations)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -27,6 +27,7 @@ from modules.billing.money import BillingError, parse_amount
 from modules.billing.numbering import take_numbers
 from modules.billing.selectors import billing_settings
 from modules.core import scope
+from modules.plans import selectors as plans_selectors
 from modules.plans.services import tenant_zone
 from modules.settings_hub.selectors import general_settings
 
@@ -72,6 +73,14 @@ def status_for(total, paid) -> str:
     return Invoice.Status.PARTIALLY_PAID if paid > 0 else Invoice.Status.ISSUED
 
 
+@dataclass
+class ListPriceLine(tax.LineInput):
+    """A plan line at no explicit price: priced for the subscriber when billed (a partner's
+    subscriber pays its partner's selling price, see plans.selectors.price_for)."""
+
+    plan: object = field(default=None, repr=False, compare=False)
+
+
 def plan_line(
     plan,
     ctx: BillingContext,
@@ -81,7 +90,7 @@ def plan_line(
     quantity: Decimal = Decimal(1),
 ) -> tax.LineInput:
     tax_class = plan.tax_class
-    return tax.LineInput(
+    return (ListPriceLine if price is None else tax.LineInput)(
         description=description or plan.name,
         unit_price=plan.price if price is None else price,
         tax_rate=tax_class.rate if tax_class else Decimal(0),
@@ -90,7 +99,15 @@ def plan_line(
             tax_class.hsn_sac if tax_class and tax_class.hsn_sac else ctx.settings.default_hsn_sac
         ),
         plan_id=plan.pk,
+        **({"plan": plan} if price is None else {}),
     )
+
+
+def _for_subscriber(line: tax.LineInput, subscriber) -> tax.LineInput:
+    if not isinstance(line, ListPriceLine) or line.plan is None:
+        return line
+    price = plans_selectors.price_for(line.plan, subscriber.organization)
+    return line if price == line.unit_price else replace(line, unit_price=price)
 
 
 def price_lines(
@@ -99,6 +116,7 @@ def price_lines(
     interstate = tax.is_interstate(
         ctx.supplier_tax_number, ctx.supplier_state, subscriber.tax_number, subscriber.state
     )
+    lines = [_for_subscriber(line, subscriber) for line in lines]
     s = ctx.settings
     result = tax.compute(
         lines,

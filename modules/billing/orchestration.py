@@ -4,6 +4,7 @@ one transaction. Any refusal (lifecycle rule, scope, insufficient balance) rolls
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -11,8 +12,9 @@ from django.utils import timezone
 
 from modules.billing import events, invoicing, ledger
 from modules.billing.invoicing import BillingContext, plan_line, prepare_invoice, save_invoices
-from modules.billing.models import BillingSettings, CreditNote, Invoice
-from modules.billing.money import BillingError, round_money
+from modules.billing.models import BillingSettings, CreditNote, Invoice, Proforma
+from modules.billing.money import BillingError, parse_amount, round_money
+from modules.billing.numbering import take_numbers
 from modules.plans.models import Plan
 from modules.subscribers import services as subscribers
 
@@ -162,14 +164,17 @@ def add_plan_item_and_bill(subscriber, item_plan, *, actor, now=None, require_pa
 
 @transaction.atomic
 def convert_proforma(proforma, *, actor=None, now=None) -> Billed:
-    """Carry out a paid proforma (its money is already in the wallet): the purchase it quoted."""
-    from modules.billing.models import Proforma
-
+    """Carry out a paid proforma (its money is already in the wallet): the purchase it quoted;
+    a wallet recharge is complete once paid."""
     locked = Proforma.objects.select_for_update().get(pk=proforma.pk)
     if locked.status != Proforma.Status.OPEN:
         raise BillingError(f"Proforma {locked} is {locked.get_status_display().lower()}.")
     subscriber = locked.subscriber
     purpose = locked.purpose
+    if purpose == Proforma.Purpose.WALLET_RECHARGE:
+        # The payment already credited the wallet; there is no service change to invoice.
+        Proforma.objects.filter(pk=locked.pk).update(status=Proforma.Status.CONVERTED)
+        return Billed(subscriber, settled=locked.total)
     if purpose == Proforma.Purpose.ACTIVATE:
         if subscriber.plan_id != locked.plan_id:
             subscribers.change_plan(subscriber, locked.plan, actor=actor, now=now)
@@ -186,3 +191,27 @@ def convert_proforma(proforma, *, actor=None, now=None) -> Billed:
     Proforma.objects.filter(pk=locked.pk).update(status=Proforma.Status.CONVERTED,
                                                  invoice=billed.invoice)
     return billed
+
+
+@transaction.atomic
+def create_recharge_proforma(subscriber, amount, *, actor, valid_days: int = 1,
+                             now=None) -> Proforma:
+    """A quote to put `amount` into the subscriber's wallet through a gateway. An advance is
+    not a supply, so it carries no tax; the service documents it pays for carry the tax."""
+    invoicing.require_scope(actor, subscriber.organization)
+    ctx = BillingContext.for_tenant(subscriber.tenant_id)
+    value = parse_amount(amount, ctx.currency)
+    total = Proforma._meta.get_field("total")
+    if value >= Decimal(10) ** (total.max_digits - total.decimal_places):
+        raise BillingError(f"{value} {ctx.currency} is more than a wallet recharge can be.")
+    s = ctx.settings
+    today = ctx.today(now)
+    year, [(number, sequence)] = take_numbers(s, "proforma", s.proforma_prefix, today)
+    return Proforma.objects.create(
+        tenant_id=ctx.tenant_id, organization_id=subscriber.organization_id,
+        subscriber=subscriber, bill_to_name=subscriber.name, bill_to_address=subscriber.address,
+        bill_to_state=subscriber.state, bill_to_tax_number=subscriber.tax_number,
+        currency=ctx.currency, created_by=actor, number=number, fiscal_year=year,
+        sequence=sequence, purpose=Proforma.Purpose.WALLET_RECHARGE, plan=None,
+        taxable_total=value, tax_total=Decimal(0), total=value,
+        valid_until=today + timedelta(days=valid_days))

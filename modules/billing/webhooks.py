@@ -79,6 +79,8 @@ def _settle(config: PaymentGateway, event: GatewayEvent) -> str:
         note=f"{config.get_provider_display()} {event.event_type}",
     )
     billed = orchestration.convert_proforma(proforma)
+    if proforma.purpose == Proforma.Purpose.WALLET_RECHARGE:
+        return f"payment {payment.number} recharged the wallet"
     return f"payment {payment.number} settled invoice {billed.invoice or '-'}"
 
 

@@ -3,7 +3,7 @@ state change is a POST (forms or unfold dialogs) checked for permission and scop
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -20,7 +20,7 @@ from modules.billing.admin import (
 from modules.billing.money import BillingError
 from modules.core import scope
 from modules.core.admin_base import Scope, ScopedModelAdmin, ScopedTabularInline
-from modules.partners import forms, profiles, selectors, services
+from modules.partners import forms, network_access, profiles, selectors, services
 from modules.partners.models import (
     Commission,
     CommissionTemplate,
@@ -57,7 +57,7 @@ class PartnerAdmin(ScopedModelAdmin):
     list_select_related = ["organization"]
     search_fields = ["organization__name", "organization__code", "contact_phone", "tax_number"]
     actions_list = ["my_dashboard"]
-    actions_detail = ["open_dashboard"]
+    actions_detail = ["open_dashboard", "open_network_access"]
     fieldsets = [
         ("Partner", {"fields": ["parent", "name", "code", ("partner_type", "status")]}),
         ("Business profile", {"fields": [("contact_name", "contact_phone", "contact_email"),
@@ -130,6 +130,8 @@ class PartnerAdmin(ScopedModelAdmin):
         return [path("dashboard/", wrap(self.dashboard_view), name="partners_partner_dashboard"),
                 path("<path:object_id>/dashboard/", wrap(self.dashboard_view),
                      name="partners_partner_org_dashboard"),
+                path("<path:object_id>/network/", wrap(self.network_view),
+                     name="partners_partner_network"),
                 *super().get_urls()]
 
     def dashboard_view(self, request, object_id=None):
@@ -146,6 +148,42 @@ class PartnerAdmin(ScopedModelAdmin):
         context = {**self.admin_site.each_context(request), "title": f"{org.name}: dashboard",
                    "board": board, "opts": self.model._meta, "statement": recent}
         return TemplateResponse(request, "partners/admin/dashboard.html", context)
+
+    def network_view(self, request, object_id):
+        """NAS devices and pools above the partner: grant or revoke its use (POST only)."""
+        partner = self.get_scoped_object_or_404(request, object_id)
+        org = partner.organization
+        if (not self.has_change_permission(request, partner)
+                or request.user.organization_id == org.pk):
+            raise PermissionDenied
+        url = reverse("admin:partners_partner_network", args=[partner.pk])
+        if request.method == "POST":
+            kind, op = request.POST.get("kind"), request.POST.get("op")
+            found = network_access.grantable(request.user, org).get(kind)
+            if found is None or op not in ("grant", "revoke"):
+                raise Http404("Not found.")
+            obj = next((o for o, _ in found if str(o.pk) == request.POST.get("object_id")), None)
+            if obj is None:
+                raise Http404("Not found.")
+            if not request.user.has_perm(f"networking.change_{kind}"):
+                raise PermissionDenied
+            run = network_access.grant if op == "grant" else network_access.revoke
+            try:
+                run(obj, org, actor=request.user)
+            except (BillingError, PermissionDenied) as exc:
+                messages.error(request, str(exc))
+            else:
+                done = "may now use" if op == "grant" else "may no longer use"
+                messages.success(request, f"{org.name} {done} {obj}.")
+            return HttpResponseRedirect(url)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": f"{org.name}: network access", "partner": partner,
+                   "grantable": network_access.grantable(request.user, org)}
+        return TemplateResponse(request, "partners/admin/network_access.html", context)
+
+    @action(description="Network access", icon="router", url_path="network-link")
+    def open_network_access(self, request, object_id):
+        return HttpResponseRedirect(reverse("admin:partners_partner_network", args=[object_id]))
 
     @action(description="My dashboard", icon="dashboard", url_path="my-dashboard")
     def my_dashboard(self, request):

@@ -267,3 +267,36 @@ class Ipv4PoolGroupGrant(GroupObjectPermissionBase):
 
     class Meta(GroupObjectPermissionBase.Meta):
         verbose_name = "IPv4 pool group grant"
+
+
+class PartnerNotice(models.Model):
+    """Outbox of notices to a partner's contact (email / SMS); delivery reads this table.
+
+    The (partner, key, channel) constraint makes a notice due once: one low-balance alert per
+    crossing below the threshold, however many sales or retries follow.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="notices")
+    event = models.CharField(max_length=40)
+    channel = models.CharField(max_length=10)
+    recipient = models.CharField(max_length=254)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    dedupe_key = models.CharField(max_length=120)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "dedupe_key", "channel"],
+                                    name="partner_notice_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} to {self.recipient}"

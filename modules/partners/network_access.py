@@ -55,3 +55,25 @@ def granted_organizations(obj) -> list[Organization]:
     groups = get_groups_with_perms(obj)
     return [p.organization for p in Partner.objects.select_related("organization")
             .filter(access_group__in=groups)]
+
+
+def grantable(user, organization: Organization) -> dict[str, list[tuple[object, bool]]]:
+    """NAS devices and pools `user` may grant to the partner `organization` (owned above it, in
+    the user's scope), each with whether the partner holds it now."""
+    from modules.networking.models import Ipv4Pool, NasDevice
+    from modules.partners.models import Ipv4PoolGroupGrant, NasGroupGrant
+
+    step = Organization.steplen
+    above = [organization.path[:i] for i in range(step, len(organization.path), step)]
+    partner = Partner.objects.filter(organization=organization).first()
+    group = partner.access_group_id if partner else None
+    found = {}
+    for kind, model, grants in (("nasdevice", NasDevice, NasGroupGrant),
+                                ("ipv4pool", Ipv4Pool, Ipv4PoolGroupGrant)):
+        qs = scope.restrict_to_scope(model.objects.filter(
+            organization__tenant_id=organization.tenant_id, organization__path__in=above),
+            user, "organization").select_related("organization").order_by("name")
+        held = set(grants.objects.filter(group_id=group, permission__codename=f"view_{kind}")
+                   .values_list("content_object_id", flat=True)) if group else set()
+        found[kind] = [(obj, obj.pk in held) for obj in qs]
+    return found

@@ -123,3 +123,12 @@ class PartnerSharing(SharingRule):
     def shared_with(self, orgs: list[Organization]) -> Q | None:
         return Q(pk__in=PlanShare.objects.filter(
             organization_id__in=[o.pk for o in orgs]).values("plan_id"))
+
+    def selling_price(self, plan: Plan, org: Organization):
+        """The selling price of the nearest share of `plan` at or above `org`."""
+        step = Organization.steplen
+        paths = [org.path[:i] for i in range(2 * step, len(org.path) + 1, step)]
+        return (PlanShare.objects.filter(plan=plan, organization__tenant_id=org.tenant_id,
+                                         organization__path__in=paths)
+                .order_by("-organization__depth")
+                .values_list("selling_price", flat=True).first())

@@ -16,6 +16,7 @@ from modules.billing.models import LedgerEntry
 from modules.billing.money import parse_amount
 from modules.core import scope
 from modules.core.models import Organization
+from modules.partners import notices
 from modules.partners.models import Partner, PlanShare, TopUpRequest
 from modules.partners.profiles import PartnerError, governing_partner, parent_of, require_scope
 
@@ -24,16 +25,24 @@ Kind = LedgerEntry.Kind
 
 
 def note_balance(organization: Organization) -> None:
-    """Raise or clear the partner's low-balance flag after its wallet moved."""
+    """Raise or clear the partner's low-balance flag after its wallet moved; raising it queues
+    one alert to the partner's contact."""
     partner = Partner.objects.filter(organization=organization).first()
     if partner is None or partner.low_balance_threshold is None:
         return
     balance = ledger.organization_wallet(organization).balance
     low = balance < partner.low_balance_threshold
     if low and partner.low_balance_since is None:
-        Partner.objects.filter(pk=partner.pk).update(low_balance_since=timezone.now())
+        since = timezone.now()
+        # Conditional on the flag being clear: of two racing debits only one crosses.
+        if not Partner.objects.filter(pk=partner.pk, low_balance_since__isnull=True).update(
+                low_balance_since=since):
+            return
         log.warning("partner %s wallet low: %s below %s", organization.code, balance,
                     partner.low_balance_threshold)
+        notices.queue(partner, notices.LOW_WALLET,
+                      {"balance": balance, "threshold": partner.low_balance_threshold},
+                      dedupe_key=f"low_wallet:{since.isoformat()}")
     elif not low and partner.low_balance_since is not None:
         Partner.objects.filter(pk=partner.pk).update(low_balance_since=None)
 

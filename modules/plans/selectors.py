@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Q, QuerySet
 
 from modules.core import scope
@@ -19,13 +21,18 @@ class SharingRule:
 
     `inherited(org)` answers which plans a subscriber of `org` may be on (None: the catalog
     rule, i.e. plans of `org` and its ancestors); `shared_with(orgs)` is the Q of plans shared
-    with any of `orgs` (shown read-only in the plans admin).
+    with any of `orgs` (shown read-only in the plans admin); `selling_price(plan, org)` is the
+    price a partner set for its subscribers (None: the plan's own price).
     """
 
     def inherited(self, org: Organization) -> Q | None:
         return None
 
     def shared_with(self, orgs: list[Organization]) -> Q | None:
+        return None
+
+    def selling_price(self, plan: Plan, org: Organization) -> Decimal | None:
+        """What a subscriber of `org` is charged for `plan` (None: the plan's own price)."""
         return None
 
 
@@ -84,3 +91,10 @@ def plans_of_tenant(tenant_id: int) -> QuerySet[Plan]:
 def available_to_organization(org: Organization) -> QuerySet[Plan]:
     """Plans a subscriber owned by `org` may be on: its own, its subtree's owners above it."""
     return Plan.objects.filter(_inherited_q(org))
+
+
+def price_for(plan: Plan, org: Organization) -> Decimal:
+    """The price a subscriber of `org` is invoiced for `plan`: its seller's selling price under
+    plan sharing, otherwise the plan's own price."""
+    price = _sharing.selling_price(plan, org)
+    return plan.price if price is None else price

@@ -168,14 +168,34 @@ def buy_item(subscriber: Subscriber, settings: PortalSettings, plan_id):
         subscriber, item, actor=None, require_paid=True))
 
 
-def start_online_payment(subscriber: Subscriber, settings: PortalSettings, purpose: str,
-                         plan_id=None) -> tuple[Proforma, dict]:
-    """A proforma for the purchase and a gateway order for it; the gateway's signed webhook
-    later records the payment and carries out the purchase (billing.webhooks)."""
+def _online_gateway(subscriber: Subscriber, settings: PortalSettings):
     _require(settings.allow_online_payment, "Online payment")
     config = settings.payment_gateway
     if config is None or not config.is_active or config.tenant_id != subscriber.tenant_id:
         raise SelfcareError("Online payment is not set up; contact support.")
+    return config
+
+
+def _open_order(config, proforma: Proforma, return_url: str) -> tuple[Proforma, dict]:
+    """The quote is committed before the gateway is called: no lock is held during the call,
+    and an unanswered order leaves only an open quote that expires the next day."""
+    try:
+        order = gateway_for(config).create_order(proforma, return_url=return_url)
+    except (OSError, ValueError, NotImplementedError) as exc:
+        raise SelfcareError("The payment gateway did not answer; try again later.") from exc
+    order_id = str(order.get("id") or "")
+    if not order_id:
+        raise SelfcareError("The payment gateway did not answer; try again later.")
+    Proforma.objects.filter(pk=proforma.pk).update(gateway_order_id=order_id)
+    proforma.gateway_order_id = order_id
+    return proforma, order
+
+
+def start_online_payment(subscriber: Subscriber, settings: PortalSettings, purpose: str,
+                         plan_id=None, *, return_url: str = "") -> tuple[Proforma, dict]:
+    """A proforma for the purchase and a gateway order for it; the gateway's signed webhook
+    later records the payment and carries out the purchase (billing.webhooks)."""
+    config = _online_gateway(subscriber, settings)
     P = Proforma.Purpose
     if purpose == P.RENEW:
         _require(settings.allow_renewal, "Renewal")
@@ -188,19 +208,18 @@ def start_online_payment(subscriber: Subscriber, settings: PortalSettings, purpo
         plan = _item(subscriber, settings, plan_id)
     else:
         raise SelfcareError("Unknown purchase.")
-    # The quote is committed before the gateway is called: no lock is held during the call,
-    # and an unanswered order leaves only an open quote that expires the next day.
     proforma = create_proforma(subscriber, plan, actor=None, purpose=purpose, valid_days=1)
-    try:
-        order = gateway_for(config).create_order(proforma)
-    except (OSError, ValueError, NotImplementedError) as exc:
-        raise SelfcareError("The payment gateway did not answer; try again later.") from exc
-    order_id = str(order.get("id") or "")
-    if not order_id:
-        raise SelfcareError("The payment gateway did not answer; try again later.")
-    Proforma.objects.filter(pk=proforma.pk).update(gateway_order_id=order_id)
-    proforma.gateway_order_id = order_id
-    return proforma, order
+    return _open_order(config, proforma, return_url)
+
+
+def start_wallet_recharge(subscriber: Subscriber, settings: PortalSettings, amount, *,
+                          return_url: str = "") -> tuple[Proforma, dict]:
+    """A recharge quote for the amount and a gateway order for it; the signed webhook credits
+    the wallet (billing.webhooks). A bad amount is refused before anything is written."""
+    config = _online_gateway(subscriber, settings)
+    proforma = _money_errors(lambda: orchestration.create_recharge_proforma(
+        subscriber, amount, actor=None))
+    return _open_order(config, proforma, return_url)
 
 
 # Profile, password, tickets ---------------------------------------------------------------------

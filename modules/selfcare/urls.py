@@ -26,4 +26,5 @@ urlpatterns = [
     path("addons", views_billing.addons, name="addons"),
     path("addons/<int:plan_id>", views_billing.buy_addon, name="buy-addon"),
     path("pay", views_billing.pay_online, name="pay"),
+    path("recharge", views_billing.recharge, name="recharge"),
 ]

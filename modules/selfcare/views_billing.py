@@ -1,6 +1,7 @@
-"""Self-care money pages: invoices and payments, plans, renewal, plan change, top-ups and
-online payment. Each purchase shows its quote (price, proration, tax, total, activation time)
-on GET and is carried out on POST by `services`, from the wallet or through the gateway."""
+"""Self-care money pages: invoices and payments, plans, renewal, plan change, top-ups, wallet
+recharge and online payment. Each purchase shows its quote (price, proration, tax, total,
+activation time) on GET and is carried out on POST by `services`, from the wallet or through
+the gateway."""
 
 from __future__ import annotations
 
@@ -147,11 +148,37 @@ def pay_online(request):
     subscriber, settings = request.subscriber, request.portal_settings
     try:
         proforma, order = services.start_online_payment(
-            subscriber, settings, request.POST.get("purpose", ""), request.POST.get("plan_id"))
+            subscriber, settings, request.POST.get("purpose", ""), request.POST.get("plan_id"),
+            return_url=request.build_absolute_uri("/portal/billing"))
     except PermissionDenied as exc:
         raise Http404("This purchase is not available.") from exc
     except services.SelfcareError as exc:
         messages.error(request, str(exc))
         return redirect("/portal/")
+    return _checkout(request, proforma, order)
+
+
+def _checkout(request, proforma, order):
     return page(request, "checkout.html", {"proforma": proforma, "order": order,
-                                           "gateway": settings.payment_gateway})
+                                           "gateway": request.portal_settings.payment_gateway})
+
+
+@session.portal_page("allow_online_payment")
+def recharge(request):
+    """Put money into the wallet through the gateway: an amount, then the gateway's checkout."""
+    subscriber, settings = request.subscriber, request.portal_settings
+    amount = ""
+    if request.method == "POST":
+        amount = request.POST.get("amount", "").strip()
+        try:
+            proforma, order = services.start_wallet_recharge(
+                subscriber, settings, amount,
+                return_url=request.build_absolute_uri("/portal/billing"))
+        except PermissionDenied as exc:
+            raise Http404("Wallet recharge is not available.") from exc
+        except services.SelfcareError as exc:
+            messages.error(request, str(exc))
+        else:
+            return _checkout(request, proforma, order)
+    return page(request, "recharge.html", {"wallet": selectors.wallet(subscriber),
+                                           "amount": amount})

@@ -56,3 +56,55 @@ def test_only_the_owner_side_grants_and_only_downwards(granted):
         network_access.grant(own, pw.orgs["lco1"], actor=pw.users["isp_admin"])
     network_access.revoke(pw.nas, pw.orgs["lco1"], actor=pw.users["isp_admin"])
     assert network_access.granted_organizations(pw.nas) == []
+
+
+def network_url(pw, org):
+    return f"/admin/partners/partner/{pw.profile(org).pk}/network/"
+
+
+def test_the_partner_page_grants_and_revokes_by_post(pw, client):
+    nas = make_nas(pw.orgs["root"], name="Edge BRAS")
+    client.force_login(pw.users["isp_admin"])
+    page = client.get(network_url(pw, "lco1"))
+    assert page.status_code == 200 and "Edge BRAS" in page.content.decode()
+    form = {"kind": "nasdevice", "object_id": nas.pk, "op": "grant"}
+    assert client.get(network_url(pw, "lco1"), form).status_code == 200  # a GET changes nothing
+    assert network_access.granted_organizations(nas) == []
+    assert client.post(network_url(pw, "lco1"), form).status_code == 302
+    assert network_access.granted_organizations(nas) == [pw.orgs["lco1"]]
+    client.force_login(pw.users["lco1_clerk"])
+    assert "Edge BRAS" in client.get("/admin/networking/nasdevice/").content.decode()
+    client.force_login(pw.users["isp_admin"])
+    client.post(network_url(pw, "lco1"), {**form, "op": "revoke"})
+    assert network_access.granted_organizations(nas) == []
+    client.force_login(pw.users["lco1_clerk"])
+    assert "Edge BRAS" not in client.get("/admin/networking/nasdevice/").content.decode()
+
+
+def test_the_page_offers_only_what_is_in_scope_above_the_partner(pw, client):
+    root_nas = make_nas(pw.orgs["root"], name="Core BRAS")
+    dist_pool = Ipv4Pool.objects.create(organization=pw.orgs["dist"], name="dist-pool",
+                                        ranges="10.78.0.0/29")
+    client.force_login(pw.users["dist"])
+    page = client.get(network_url(pw, "lco1")).content.decode()
+    assert "dist-pool" in page and "Core BRAS" not in page
+    response = client.post(network_url(pw, "lco1"),
+                           {"kind": "nasdevice", "object_id": root_nas.pk, "op": "grant"})
+    assert response.status_code == 404  # the ISP's device is outside dist's scope
+    client.post(network_url(pw, "lco1"),
+                {"kind": "ipv4pool", "object_id": dist_pool.pk, "op": "grant"})
+    assert network_access.granted_organizations(dist_pool) == [pw.orgs["lco1"]]
+    response = client.post(network_url(pw, "partner"),  # a partner outside dist's subtree
+                           {"kind": "ipv4pool", "object_id": dist_pool.pk, "op": "grant"})
+    assert response.status_code == 404
+    assert network_access.granted_organizations(dist_pool) == [pw.orgs["lco1"]]
+
+
+@pytest.mark.parametrize("who", ["lco1", "other_admin", "no_perm"])
+def test_the_partner_itself_and_outsiders_cannot_grant(pw, client, who):
+    nas = make_nas(pw.orgs["root"], name="Core BRAS")
+    client.force_login(pw.users[who])
+    response = client.post(network_url(pw, "lco1"),
+                           {"kind": "nasdevice", "object_id": nas.pk, "op": "grant"})
+    assert response.status_code in (403, 404)
+    assert network_access.granted_organizations(nas) == []

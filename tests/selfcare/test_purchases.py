@@ -104,7 +104,7 @@ def test_online_renewal_settles_when_the_gateway_confirms(portal, monkeypatch):
     portal.configure(allow_online_payment=True, payment_gateway=gateway)
     # The gateway's order API is the one outside call; it answers like Razorpay does.
     monkeypatch.setattr(Razorpay, "create_order",
-                        lambda self, proforma: {"id": "order_T1", "amount": 59000})
+                        lambda self, proforma, **kw: {"id": "order_T1", "amount": 59000})
     poor = make_subscriber(portal.world.orgs["lco1"], username="carol", password="Carol-pass-1",
                            plan=portal.billing.plan, status="expired")
     client = portal.client_for(poor, password="Carol-pass-1")
@@ -129,7 +129,7 @@ def test_online_renewal_settles_when_the_gateway_confirms(portal, monkeypatch):
 def test_online_payment_refuses_an_upgrade_that_is_switched_off(portal, monkeypatch):
     gateway = make_gateway(portal.world.orgs["root"])
     portal.configure(allow_online_payment=True, payment_gateway=gateway)
-    monkeypatch.setattr(Razorpay, "create_order", lambda self, proforma: {"id": "order_X"})
+    monkeypatch.setattr(Razorpay, "create_order", lambda self, proforma, **kw: {"id": "order_X"})
     client = portal.client_for()
     gold = portal.billing.gold.pk
     response = client.post("/portal/pay", {"purpose": "change_plan", "plan_id": gold})
@@ -141,7 +141,7 @@ def test_a_gateway_that_does_not_answer_leaves_the_service_unchanged(portal, mon
     gateway = make_gateway(portal.world.orgs["root"])
     portal.configure(allow_online_payment=True, payment_gateway=gateway)
 
-    def unreachable(self, proforma):
+    def unreachable(self, proforma, **kw):
         raise OSError("connection refused")
 
     monkeypatch.setattr(Razorpay, "create_order", unreachable)

@@ -49,7 +49,10 @@ class Gateway:
     def parse(self, body: bytes, headers) -> GatewayEvent:
         raise NotImplementedError
 
-    def create_order(self, proforma) -> dict:
+    def create_order(self, proforma, return_url: str = "") -> dict:
+        """Open a payment for the proforma's total at the gateway; the answer's `id` is stored
+        as the proforma's gateway order id. `return_url` is where a hosted page sends the
+        subscriber back to."""
         raise NotImplementedError
 
 

@@ -59,7 +59,7 @@ class Razorpay(Gateway):
             notes=notes if isinstance(notes, dict) else {},
         )
 
-    def create_order(self, proforma) -> dict:
+    def create_order(self, proforma, return_url: str = "") -> dict:
         """Create the Razorpay order the checkout pays; its id maps the payment to the proforma."""
         minor = int(proforma.total.scaleb(currency_places(proforma.currency)))
         body = json.dumps(

@@ -1,6 +1,8 @@
 """Stripe: the Stripe-Signature header carries t=<timestamp>,v1=<hex HMAC-SHA256 of
 "<t>.<raw body>" with the endpoint secret>; deliveries older than five minutes are refused.
-Settling events: checkout.session.completed (paid) and payment_intent.succeeded."""
+Settling events: checkout.session.completed (paid) and payment_intent.succeeded.
+Payments start as hosted Checkout Sessions; the session id is the proforma's gateway order id
+and both the session and its payment intent carry the proforma id in their metadata."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ import hashlib
 import hmac
 import json
 import time
+import urllib.parse
+import urllib.request
 
 from modules.billing.gateways import Gateway, GatewayEvent, SignatureError, minor_to_amount
-from modules.billing.money import BillingError
+from modules.billing.money import BillingError, currency_places
 
+API = "https://api.stripe.com/v1"
 TOLERANCE_SECONDS = 300
 
 
@@ -58,8 +63,42 @@ class Stripe(Gateway):
             event_type=event_type,
             settles=settles,
             payment_id=payment_id or "",
-            order_id=obj.get("client_reference_id") or metadata.get("order_id", ""),
+            order_id=(obj.get("client_reference_id") or metadata.get("order_id")
+                      or (obj.get("id", "") if event_type.startswith("checkout.session.") else "")),
             amount=minor_to_amount(minor, currency) if settles else None,
             currency=currency,
             notes=metadata,
         )
+
+    def create_order(self, proforma, return_url: str = "") -> dict:
+        """Create the Checkout Session the subscriber pays on Stripe's page (its `url`)."""
+        if not return_url:
+            raise ValueError("Stripe Checkout needs an address to send the subscriber back to.")
+        minor = int(proforma.total.scaleb(currency_places(proforma.currency)))
+        proforma_id = str(proforma.pk)
+        body = urllib.parse.urlencode(
+            {
+                "mode": "payment",
+                "success_url": return_url,
+                "cancel_url": return_url,
+                "line_items[0][quantity]": "1",
+                "line_items[0][price_data][currency]": proforma.currency.lower(),
+                "line_items[0][price_data][unit_amount]": str(minor),
+                "line_items[0][price_data][product_data][name]": f"Quote {proforma.number}",
+                "metadata[proforma_id]": proforma_id,
+                "payment_intent_data[metadata][proforma_id]": proforma_id,
+            }
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - fixed https URL
+            f"{API}/checkout/sessions",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Authorization": f"Bearer {self.key_secret}",
+                # A retried call returns the same session instead of opening a second one.
+                "Idempotency-Key": f"proforma-{proforma.pk}-{proforma.number}",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - fixed https URL
+            return json.loads(response.read())

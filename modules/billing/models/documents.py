@@ -230,7 +230,8 @@ class Allocation(models.Model):
 
 
 class Proforma(BillTo):
-    """A quote; paying it (at the counter or online) turns it into a service change and invoice."""
+    """A quote; paying it (at the counter or online) turns it into a service change and invoice.
+    A wallet recharge quotes only an amount: paying it credits the wallet and nothing more."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -242,13 +243,16 @@ class Proforma(BillTo):
         RENEW = "renew", "Renewal"
         CHANGE_PLAN = "change_plan", "Plan change"
         PLAN_ITEM = "plan_item", "Top-up / booster / add-on"
+        WALLET_RECHARGE = "recharge", "Wallet recharge"
 
     number = models.CharField(max_length=40)
     fiscal_year = models.CharField(max_length=9)
     sequence = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     purpose = models.CharField(max_length=12, choices=Purpose.choices, default=Purpose.RENEW)
-    plan = models.ForeignKey("plans.Plan", on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(
+        "plans.Plan", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     taxable_total = models.DecimalField(**MONEY, default=0)
     tax_total = models.DecimalField(**MONEY, default=0)
     total = models.DecimalField(**MONEY, default=0)
@@ -262,7 +266,11 @@ class Proforma(BillTo):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "number"], name="proforma_number_unique")
+            models.UniqueConstraint(fields=["tenant", "number"], name="proforma_number_unique"),
+            models.CheckConstraint(
+                condition=Q(plan__isnull=False) | Q(purpose="recharge"),
+                name="proforma_plan_unless_recharge",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "-id"], name="proforma_org_idx")]
 
