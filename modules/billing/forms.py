@@ -95,7 +95,11 @@ class CreditNoteForm(forms.Form):
 
 
 class ProformaForm(forms.Form):
-    purpose = forms.ChoiceField(choices=Proforma.Purpose.choices, widget=UnfoldAdminSelectWidget())
+    # A wallet recharge has no plan: self-care creates it (create_recharge_proforma).
+    purpose = forms.ChoiceField(
+        choices=[c for c in Proforma.Purpose.choices if c[0] != Proforma.Purpose.WALLET_RECHARGE],
+        widget=UnfoldAdminSelectWidget(),
+    )
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -25,6 +25,7 @@ from modules.partners.models import (
     Commission,
     CommissionTemplate,
     Partner,
+    PartnerNotice,
     PartnerWallet,
     PlanShare,
     Settlement,
@@ -419,3 +420,13 @@ class SettlementAdmin(ServiceFormAdmin):
     def reject(self, request, form, object_id):
         return run_service(self, request, lambda s: services.reject_settlement(
             s, actor=request.user, note=form.cleaned_data["note"]), "Settlement rejected.")
+
+
+@admin.register(PartnerNotice)
+class PartnerNoticeAdmin(ReadOnlyAdmin):
+    """Notices queued to partners' contacts (low-balance alerts); delivery reads the outbox."""
+
+    scope_field = "partner__organization"
+    list_display = ["created_at", "partner", "event", "channel", "recipient", "status"]
+    list_filter = ["event", "channel", "status"]
+    list_select_related = ["partner__organization"]

@@ -7,6 +7,7 @@ from modules.partners.models import (
     Commission,
     CommissionTemplate,
     Partner,
+    PartnerNotice,
     PartnerWallet,
     PlanShare,
     Settlement,
@@ -74,3 +75,11 @@ def _root_commission(org, payment):
     return Commission.objects.create(tenant=org.tenant, organization=org, payment=payment,
                                      level=1, basis=payment.amount, rule="sample",
                                      amount=Decimal("1.00"), ledger_entry=entry)
+
+
+@sample("partners.partnernotice")
+def partner_notice(org):
+    return PartnerNotice.objects.create(partner=partner(org), event="low_wallet",
+                                        channel="email", recipient="ops@partner.example",
+                                        body="Wallet balance low.",
+                                        dedupe_key=f"sample:{next(_counter)}")

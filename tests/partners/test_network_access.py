@@ -70,12 +70,12 @@ def test_the_partner_page_grants_and_revokes_by_post(pw, client):
     form = {"kind": "nasdevice", "object_id": nas.pk, "op": "grant"}
     assert client.get(network_url(pw, "lco1"), form).status_code == 200  # a GET changes nothing
     assert network_access.granted_organizations(nas) == []
-    assert client.post(network_url(pw, "lco1"), form).status_code == 302
+    assert client.post(network_url(pw, "lco1"), form, follow=True).status_code == 200
     assert network_access.granted_organizations(nas) == [pw.orgs["lco1"]]
     client.force_login(pw.users["lco1_clerk"])
     assert "Edge BRAS" in client.get("/admin/networking/nasdevice/").content.decode()
     client.force_login(pw.users["isp_admin"])
-    client.post(network_url(pw, "lco1"), {**form, "op": "revoke"})
+    client.post(network_url(pw, "lco1"), {**form, "op": "revoke"}, follow=True)
     assert network_access.granted_organizations(nas) == []
     client.force_login(pw.users["lco1_clerk"])
     assert "Edge BRAS" not in client.get("/admin/networking/nasdevice/").content.decode()
@@ -106,5 +106,5 @@ def test_the_partner_itself_and_outsiders_cannot_grant(pw, client, who):
     client.force_login(pw.users[who])
     response = client.post(network_url(pw, "lco1"),
                            {"kind": "nasdevice", "object_id": nas.pk, "op": "grant"})
-    assert response.status_code in (403, 404)
+    assert response.status_code in (403, 404) or "/login/" in response.url
     assert network_access.granted_organizations(nas) == []
