@@ -7,4 +7,6 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self):
-        from modules.billing import receivers  # noqa: F401 - connects the event receivers
+        from modules.billing import lists, receivers  # noqa: F401 - connects the event receivers
+
+        lists.register()
