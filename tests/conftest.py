@@ -1,6 +1,7 @@
 import pytest
 
 from modules.core.tenancy import forget_cached_hosts
+from tests.browser import browser  # noqa: F401  (one chromium for the whole session)
 from tests.world import PASSWORD, build_world
 
 

@@ -9,7 +9,7 @@ from config.celery import app as celery_app
 from modules.billing.models import Invoice
 from modules.plans.services import tenant_zone
 from modules.support.models import Ticket
-from tests.e2e.conftest import ARTIFACTS, browser  # noqa: F401  (shared browser fixture)
+from tests.browser import ARTIFACTS
 from tests.selfcare.conftest import SUB_PASSWORD, make_portal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,7 @@ def tasks_inline(settings):
 
 
 @pytest.fixture
-def phone(browser):  # noqa: F811
+def phone(browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     page.set_default_timeout(15000)
