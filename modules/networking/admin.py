@@ -175,7 +175,7 @@ class Ipv4PoolAdmin(_GrantedToPartnerMixin, _PoolAdmin):
 
 
 @admin.register(Ipv6Pool)
-class Ipv6PoolAdmin(_PoolAdmin):
+class Ipv6PoolAdmin(_GrantedToPartnerMixin, _PoolAdmin):
     list_display = ["name", "prefix", "delegated_length", "organization", "used", "capacity",
                     "is_active"]
     fields = ["name", "organization", "prefix", "delegated_length", "nas_devices", "is_active",

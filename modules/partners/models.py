@@ -269,6 +269,15 @@ class Ipv4PoolGroupGrant(GroupObjectPermissionBase):
         verbose_name = "IPv4 pool group grant"
 
 
+class Ipv6PoolGroupGrant(GroupObjectPermissionBase):
+    """Direct-FK guardian table: IPv6 prefix pools assigned to a partner's group."""
+
+    content_object = models.ForeignKey("networking.Ipv6Pool", on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        verbose_name = "IPv6 pool group grant"
+
+
 class PartnerNotice(models.Model):
     """Outbox of notices to a partner's contact (email / SMS); delivery reads this table.
 

@@ -1,4 +1,4 @@
-"""Object-scoped network access: NAS devices a partner may use and IPv4 pools assigned to it.
+"""Object-scoped network access: NAS devices a partner may use and IP pools assigned to it.
 
 A grant is a guardian object permission (`view`) on the device or pool for the partner's group;
 the networking pages list granted objects read-only to that partner's users besides their own.
@@ -15,7 +15,11 @@ from modules.core.models import Organization
 from modules.partners.models import Partner
 from modules.partners.profiles import PartnerError
 
-PERMS = {"nasdevice": "networking.view_nasdevice", "ipv4pool": "networking.view_ipv4pool"}
+PERMS = {
+    "nasdevice": "networking.view_nasdevice",
+    "ipv4pool": "networking.view_ipv4pool",
+    "ipv6pool": "networking.view_ipv6pool",
+}
 
 
 def _perm(obj) -> str:
@@ -60,8 +64,8 @@ def granted_organizations(obj) -> list[Organization]:
 def grantable(user, organization: Organization) -> dict[str, list[tuple[object, bool]]]:
     """NAS devices and pools `user` may grant to the partner `organization` (owned above it, in
     the user's scope), each with whether the partner holds it now."""
-    from modules.networking.models import Ipv4Pool, NasDevice
-    from modules.partners.models import Ipv4PoolGroupGrant, NasGroupGrant
+    from modules.networking.models import Ipv4Pool, Ipv6Pool, NasDevice
+    from modules.partners.models import Ipv4PoolGroupGrant, Ipv6PoolGroupGrant, NasGroupGrant
 
     step = Organization.steplen
     above = [organization.path[:i] for i in range(step, len(organization.path), step)]
@@ -69,7 +73,8 @@ def grantable(user, organization: Organization) -> dict[str, list[tuple[object, 
     group = partner.access_group_id if partner else None
     found = {}
     for kind, model, grants in (("nasdevice", NasDevice, NasGroupGrant),
-                                ("ipv4pool", Ipv4Pool, Ipv4PoolGroupGrant)):
+                                ("ipv4pool", Ipv4Pool, Ipv4PoolGroupGrant),
+                                ("ipv6pool", Ipv6Pool, Ipv6PoolGroupGrant)):
         qs = scope.restrict_to_scope(model.objects.filter(
             organization__tenant_id=organization.tenant_id, organization__path__in=above),
             user, "organization").select_related("organization").order_by("name")

@@ -1,10 +1,10 @@
-"""Object-scoped network access: the ISP grants a NAS device or an IPv4 pool to a partner; the
+"""Object-scoped network access: the ISP grants a NAS device or an IP pool to a partner; the
 partner's users then see it (read-only) in the networking pages, other branches never do."""
 
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from modules.networking.models import Ipv4Pool
+from modules.networking.models import Ipv4Pool, Ipv6Pool
 from modules.partners import network_access
 from modules.partners.profiles import PartnerError
 from tests.networking.samples import make_nas
@@ -108,3 +108,20 @@ def test_the_partner_itself_and_outsiders_cannot_grant(pw, client, who):
                            {"kind": "nasdevice", "object_id": nas.pk, "op": "grant"})
     assert response.status_code in (403, 404) or "/login/" in response.url
     assert network_access.granted_organizations(nas) == []
+
+
+def test_an_ipv6_pool_granted_to_a_partner_is_listed_read_only_to_it_alone(pw, client):
+    pool = Ipv6Pool.objects.create(organization=pw.orgs["root"], name="lco-v6",
+                                   prefix="2001:db8:100::/40", delegated_length=56)
+    network_access.grant(pool, pw.orgs["lco1"], actor=pw.users["isp_admin"])
+    client.force_login(pw.users["lco1"])
+    assert "lco-v6" in client.get("/admin/networking/ipv6pool/").content.decode()
+    url = f"/admin/networking/ipv6pool/{pool.pk}/change/"
+    assert client.post(url, {"name": "taken"}).status_code == 403
+    client.force_login(pw.users["partner"])
+    assert "lco-v6" not in client.get("/admin/networking/ipv6pool/").content.decode()
+    network_access.revoke(pool, pw.orgs["lco1"], actor=pw.users["isp_admin"])
+    client.force_login(pw.users["lco1"])
+    assert "lco-v6" not in client.get("/admin/networking/ipv6pool/").content.decode()
+    pool.refresh_from_db()
+    assert pool.name == "lco-v6"
