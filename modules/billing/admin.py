@@ -147,6 +147,34 @@ class DocumentSearch:
         return queryset.filter(match), False
 
 
+class Cancellable:
+    """An issued invoice or a payment is undone only through the maker-checker queue."""
+
+    def has_cancel_permission(self, request, object_id=None):
+        return request.user.has_perm("billing.add_cancellationrequest") and self._has_scope(request)
+
+    @scoped_object
+    @action(
+        description="Request cancellation",
+        icon="block",
+        permissions=["cancel"],
+        dialog=dialog(
+            "Request cancellation",
+            forms.ReasonDialog,
+            "Another user with the approve permission must approve it.",
+        ),
+    )
+    def request_cancellation(self, request, form, object_id):
+        return run_service(
+            self,
+            request,
+            lambda document: cancellations.request_cancellation(
+                document, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            "Cancellation of {obj} requested.",
+        )
+
+
 class ServiceFormAdmin(ReadOnlyAdmin):
     """The add page is a service form: the service creates the document (or refuses clearly)."""
 
@@ -275,7 +303,7 @@ class InvoiceLineInline(ScopedTabularInline):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(DocumentSearch, ReadOnlyAdmin):
+class InvoiceAdmin(Cancellable, DocumentSearch, ReadOnlyAdmin):
     list_display = [
         "number_label",
         "bill_to_name",
@@ -333,9 +361,6 @@ class InvoiceAdmin(DocumentSearch, ReadOnlyAdmin):
     # Detail actions: links for reading, dialogs (POST) for changes.
     def has_collect_permission(self, request, object_id=None):
         return request.user.has_perm("billing.add_payment") and self._has_scope(request)
-
-    def has_cancel_permission(self, request, object_id=None):
-        return request.user.has_perm("billing.add_cancellationrequest") and self._has_scope(request)
 
     def has_issue_permission(self, request, object_id=None):
         return request.user.has_perm("billing.add_invoice") and self._has_scope(request)
@@ -408,30 +433,9 @@ class InvoiceAdmin(DocumentSearch, ReadOnlyAdmin):
             "{result} applied from the wallet to {obj}.",
         )
 
-    @scoped_object
-    @action(
-        description="Request cancellation",
-        icon="block",
-        permissions=["cancel"],
-        dialog=dialog(
-            "Request cancellation",
-            forms.ReasonDialog,
-            "Another user with the approve permission must approve it.",
-        ),
-    )
-    def request_cancellation(self, request, form, object_id):
-        return run_service(
-            self,
-            request,
-            lambda inv: cancellations.request_cancellation(
-                inv, actor=request.user, reason=form.cleaned_data["reason"]
-            ),
-            "Cancellation of {obj} requested.",
-        )
-
 
 @admin.register(Payment)
-class PaymentAdmin(DocumentSearch, ServiceFormAdmin):
+class PaymentAdmin(Cancellable, DocumentSearch, ServiceFormAdmin):
     service_form = forms.RecordPaymentForm
     service_title = "Record payment"
     list_display = [
@@ -479,33 +483,9 @@ class PaymentAdmin(DocumentSearch, ServiceFormAdmin):
             raise PermissionDenied
         return HttpResponse(printing.receipt_html(payment))
 
-    def has_cancel_permission(self, request, object_id=None):
-        return request.user.has_perm("billing.add_cancellationrequest") and self._has_scope(request)
-
     @action(description="Receipt", icon="receipt", url_path="receipt-link")
     def print_receipt(self, request, object_id):
         return HttpResponseRedirect(reverse("admin:billing_payment_receipt", args=[object_id]))
-
-    @scoped_object
-    @action(
-        description="Request cancellation",
-        icon="block",
-        permissions=["cancel"],
-        dialog=dialog(
-            "Request cancellation",
-            forms.ReasonDialog,
-            "Another user with the approve permission must approve it.",
-        ),
-    )
-    def request_cancellation(self, request, form, object_id):
-        return run_service(
-            self,
-            request,
-            lambda p: cancellations.request_cancellation(
-                p, actor=request.user, reason=form.cleaned_data["reason"]
-            ),
-            "Cancellation of {obj} requested.",
-        )
 
 
 @admin.register(Proforma)
