@@ -32,18 +32,30 @@ def tenant_for_host(host: str) -> Tenant | None:
     return tenant
 
 
+def read_tenant_zone(tenant_id: int | None) -> zoneinfo.ZoneInfo:
+    """The tenant's time zone from Settings -> General, else the deployment's (also when the
+    stored name is unknown: one bad row must not break every page)."""
+    from modules.settings_hub.models import GeneralSettings
+
+    name = None
+    if tenant_id is not None:
+        name = (GeneralSettings.objects.filter(tenant_id=tenant_id)
+                .values_list("timezone", flat=True).first())
+    try:
+        return zoneinfo.ZoneInfo(name) if name else timezone.get_default_timezone()
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()
+
+
 def tenant_timezone(tenant: Tenant | None) -> zoneinfo.ZoneInfo:
-    """The tenant's time zone from Settings -> General (cached briefly), else the deployment's."""
+    """`read_tenant_zone`, cached briefly per tenant for the request middleware."""
     if tenant is None:
         return timezone.get_default_timezone()
     now = time.monotonic()
     hit = _zones.get(tenant.pk)
     if hit and hit[0] > now:
         return hit[1]
-    from modules.settings_hub.models import GeneralSettings
-
-    name = GeneralSettings.objects.filter(tenant=tenant).values_list("timezone", flat=True).first()
-    zone = zoneinfo.ZoneInfo(name) if name else timezone.get_default_timezone()
+    zone = read_tenant_zone(tenant.pk)
     _zones[tenant.pk] = (now + _CACHE_SECONDS, zone)
     return zone
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from modules.core.tenancy import read_tenant_zone
 from modules.plans.models import Plan, PlanAttribute
 
 VENDORS = ("mikrotik", "cisco", "juniper", "huawei", "other")
@@ -15,13 +16,7 @@ VENDORS = ("mikrotik", "cisco", "juniper", "huawei", "other")
 
 def tenant_zone(tenant_id: int | None) -> ZoneInfo:
     """The tenant's time zone (Settings -> General), the deployment's when none is set."""
-    from modules.settings_hub.models import GeneralSettings
-
-    name = None
-    if tenant_id is not None:
-        name = (GeneralSettings.objects.filter(tenant_id=tenant_id)
-                .values_list("timezone", flat=True).first())
-    return ZoneInfo(name) if name else timezone.get_default_timezone()
+    return read_tenant_zone(tenant_id)
 
 
 def _add_months(day, months: int):

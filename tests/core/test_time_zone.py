@@ -49,3 +49,14 @@ def test_a_changed_time_zone_applies_on_the_next_page(world, login, client):
     with zone_while_rendering() as seen:
         client.get("/admin/")
     assert seen["zone"] == "Asia/Dubai"
+
+
+def test_an_unknown_zone_in_the_database_falls_back_to_the_deployments(world, login, client):
+    GeneralSettings.objects.update_or_create(
+        tenant=world.tenant, defaults={"company_name": "Alpha", "timezone": "Mars/Olympus"}
+    )
+    login(world.users["isp_admin"])
+    with zone_while_rendering() as seen:
+        response = client.get("/admin/")
+    assert response.status_code == 200
+    assert seen["zone"] == "UTC"
