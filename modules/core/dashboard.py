@@ -108,6 +108,7 @@ def general_tab(request, now) -> dict:
             {"title": "Expired, not renewed", "value": _count(counts["expired"]),
              "href": _list_url(label, list="expired")},
         ]
+        cards[-1]["footer"] = _as_of(s.rollup_time(user, "dashboard"), s.zone_of(user))
     if _can_view(request, "support.Ticket"):
         label = "support.Ticket"
         tickets = s.open_tickets(user, now)
@@ -133,6 +134,7 @@ def network_tab(request, now) -> dict:
     zone = s.zone_of(user)
     if _can_view(request, "networking.RadiusSession"):
         cards.append({"title": "Online sessions now", "value": _count(s.online_sessions(user)),
+                      "footer": _as_of(s.rollup_time(user, "dashboard"), zone),
                       "href": _list_url("networking.RadiusSession", online="yes")})
         slots = _slots(now, zone)
         labels = [slot.strftime("%H:00") for slot in slots]
@@ -222,6 +224,7 @@ def finance_tab(request, now) -> dict:
         tables.append({"title": "Invoices due and overdue", "table": {
             "headers": ["Age", "Invoices", "Amount due"], "rows": rows}})
         cards.append({"title": "Outstanding", "value": _money(aging["outstanding"]),
+                      "footer": _as_of(s.rollup_time(user, "dashboard"), zone),
                       "href": _list_url(label, status__in="issued,partial")})
         plans = s.revenue_by_plan(user, month, today)
         charts.append({"title": "Revenue by plan this month (taxable value)", "kind": "bar",

@@ -136,6 +136,125 @@ class RollupRun(models.Model):
         return f"{self.name} at {self.finished_at:%Y-%m-%d %H:%M}"
 
 
+class SubscriberTally(models.Model):
+    """Subscribers per organization and status, counted by the roll-up job.
+
+    The general dashboard reads these few rows instead of counting a million subscribers on
+    every page view; the figures are as of `counted_at` (shown beside them).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+",
+                                     db_constraint=False)
+    status = models.CharField(max_length=12)
+    subscribers = models.PositiveIntegerField(default=0)
+    new_today = models.PositiveIntegerField(default=0)
+    new_month = models.PositiveIntegerField(default=0)
+    expiring_7 = models.PositiveIntegerField(
+        default=0, help_text="Active or limited, validity ending within 7 days of counted_at.")
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "status"],
+                                               name="subscribertally_unique")]
+        indexes = [models.Index(fields=["tenant"], name="subscribertally_tenant_idx")]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.status}: {self.subscribers}"
+
+
+class ReceivableDay(models.Model):
+    """Open invoices (issued or part-paid) per organization and due day, counted by the roll-up
+    job: aging buckets add up a few thousand of these instead of every open invoice."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+",
+                                     db_constraint=False)
+    due_date = models.DateField(null=True, blank=True)
+    invoices = models.PositiveIntegerField(default=0)
+    amount_due = models.DecimalField(**MONEY, default=0)
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "due_date"], name="receivable_org_due_idx"),
+            models.Index(fields=["tenant"], name="receivable_tenant_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} due {self.due_date}: {self.amount_due}"
+
+
+class OnlineTally(models.Model):
+    """Sessions online per organization and NAS when the roll-up job last counted them."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+",
+                                     db_constraint=False)
+    nas = models.ForeignKey("networking.NasDevice", on_delete=models.DO_NOTHING, null=True,
+                            blank=True, related_name="+", db_constraint=False)
+    online = models.PositiveIntegerField(default=0)
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "nas"], name="onlinetally_org_nas_idx"),
+            models.Index(fields=["tenant"], name="onlinetally_tenant_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.nas_id}: {self.online}"
+
+
+class SessionHour(models.Model):
+    """Per organization and hour of the last 24: sessions started, and sessions online at some
+    moment of the hour. Recomputed by the roll-up job for the dashboard's session chart."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+",
+                                     db_constraint=False)
+    hour = models.DateTimeField()
+    started = models.PositiveIntegerField(default=0)
+    online = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "hour"], name="sessionhour_org_hour_idx"),
+            models.Index(fields=["tenant", "hour"], name="sessionhour_tenant_hour_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.organization_id} {self.hour:%Y-%m-%d %H}: {self.online}"
+
+
+class SessionDay(models.Model):
+    """Sessions started per organization, day (tenant's time zone) and NAS, with the distinct
+    subscribers, online time and data they carried: the sessions-per-NAS report over a week
+    reads these instead of grouping every session of the week."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, related_name="+",
+                                     db_constraint=False)
+    day = models.DateField()
+    nas = models.ForeignKey("networking.NasDevice", on_delete=models.DO_NOTHING, null=True,
+                            blank=True, related_name="+", db_constraint=False)
+    nas_ip = models.GenericIPAddressField(null=True, blank=True)
+    sessions = models.PositiveIntegerField(default=0)
+    subscribers = models.PositiveIntegerField(default=0)
+    seconds = models.PositiveBigIntegerField(default=0)
+    download = models.PositiveBigIntegerField(default=0)
+    upload = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "day"], name="sessionday_org_day_idx"),
+            models.Index(fields=["tenant", "day"], name="sessionday_tenant_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.nas_ip}: {self.sessions}"
+
+
 class PlanChange(models.Model):
     """A subscriber's move between broadband plans, recorded from the subscriber events.
 

@@ -77,34 +77,33 @@ def scoped(qs: QuerySet, user, params: Params | None = None, field: str = "organ
     return qs.filter(**{f"{field}__in": organizations(user, params)})
 
 
-def _local_midnight(now: datetime, zone: ZoneInfo) -> datetime:
-    return timezone.localtime(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 # Dashboard: General ---------------------------------------------------------------------------
 def subscribers_by_status(user) -> dict[str, int]:
-    from modules.subscribers.models import Subscriber
+    """From the subscriber tally (as of the last roll-up): a count over the table per page
+    view would read every subscriber row."""
+    from modules.reports.models import SubscriberTally
 
-    rows = scoped(Subscriber.objects.all(), user).values("status").annotate(n=Count("pk"))
-    return {row["status"]: row["n"] for row in rows.order_by()}
+    rows = scoped(SubscriberTally.objects.all(), user).values("status").annotate(
+        n=Sum("subscribers"))
+    return {row["status"]: row["n"] for row in rows.order_by() if row["n"]}
 
 
 def subscriber_counts(user, now: datetime | None = None) -> dict[str, int]:
-    """New today and this month, expiring within 7 days, expired and not renewed."""
-    from modules.subscribers.models import Subscriber
-    from modules.subscribers.selectors import expiring_within
+    """New today and this month, expiring within 7 days, expired and not renewed.
 
-    now = now or timezone.now()
-    today = _local_midnight(now, zone_of(user))
-    month = today.replace(day=1)
-    qs = scoped(Subscriber.objects.all(), user)
-    expiring = expiring_within(qs, 7, now).values("pk")
-    return qs.aggregate(
-        new_today=Count("pk", filter=Q(created_at__gte=today)),
-        new_month=Count("pk", filter=Q(created_at__gte=month)),
-        expiring_7=Count("pk", filter=Q(pk__in=expiring)),
-        expired=Count("pk", filter=Q(status=Subscriber.Status.EXPIRED)),
+    From the subscriber tally, so as of the last roll-up (`now` is kept for callers; the day
+    and the 7 days are those of the count)."""
+    from modules.reports.models import SubscriberTally
+    from modules.subscribers.models import Subscriber
+
+    zero = Value(0)
+    totals = scoped(SubscriberTally.objects.all(), user).aggregate(
+        new_today=Coalesce(Sum("new_today"), zero),
+        new_month=Coalesce(Sum("new_month"), zero),
+        expiring_7=Coalesce(Sum("expiring_7"), zero),
+        expired=Coalesce(Sum("subscribers", filter=Q(status=Subscriber.Status.EXPIRED)), zero),
     )
+    return totals
 
 
 def open_tickets(user, now: datetime | None = None) -> dict:
@@ -126,32 +125,31 @@ def open_tickets(user, now: datetime | None = None) -> dict:
 
 # Dashboard: Network ---------------------------------------------------------------------------
 def online_sessions(user) -> int:
-    from modules.networking.models import RadiusSession
+    """From the online tally (as of the last roll-up)."""
+    from modules.reports.models import OnlineTally
 
-    return scoped(RadiusSession.objects.filter(stopped_at=None), user).count()
+    return scoped(OnlineTally.objects.all(), user).aggregate(
+        n=Coalesce(Sum("online"), Value(0)))["n"]
 
 
 def sessions_started_per_hour(user, now: datetime | None = None) -> list[dict]:
-    from modules.networking.models import RadiusSession
+    """Sessions started per hour of the last 24, from the roll-up's hourly counts."""
+    from modules.reports.models import SessionHour
 
     now = now or timezone.now()
-    qs = scoped(RadiusSession.objects.filter(started_at__gte=now - timedelta(hours=24)), user)
-    return list(qs.annotate(hour=TruncHour("started_at", tzinfo=zone_of(user)))
-                .values("hour").annotate(n=Count("pk")).order_by("hour"))
+    qs = scoped(SessionHour.objects.filter(hour__gt=now - timedelta(hours=25)), user)
+    return list(qs.values("hour").annotate(n=Sum("started")).filter(n__gt=0).order_by("hour"))
 
 
 def online_per_hour(user, slots: list[datetime]) -> list[int]:
-    """Sessions online at some moment of each one-hour slot (one query, 24 counts)."""
-    from modules.networking.models import RadiusSession
+    """Sessions online at some moment of each one-hour slot, from the roll-up's hourly counts
+    (slots the roll-up did not count show 0)."""
+    from modules.reports.models import SessionHour
 
-    first, end = slots[0], slots[-1] + timedelta(hours=1)
-    qs = scoped(RadiusSession.objects.filter(Q(stopped_at=None) | Q(stopped_at__gte=first),
-                                             started_at__lt=end), user)
-    counts = qs.aggregate(**{
-        f"h{i}": Count("pk", filter=Q(started_at__lt=slot + timedelta(hours=1))
-                       & (Q(stopped_at=None) | Q(stopped_at__gte=slot)))
-        for i, slot in enumerate(slots)})
-    return [counts[f"h{i}"] for i in range(len(slots))]
+    qs = scoped(SessionHour.objects.filter(hour__in=slots), user)
+    counts = {row["hour"]: row["n"] for row in
+              qs.values("hour").annotate(n=Sum("online")).order_by()}
+    return [counts.get(slot, 0) for slot in slots]
 
 
 def auth_per_hour(user, now: datetime | None = None) -> list[dict]:
@@ -176,11 +174,13 @@ def top_reject_reasons(user, now: datetime | None = None, limit: int = 5) -> lis
 
 
 def nas_overview(user, limit: int = 10) -> list[dict]:
-    """NAS devices in scope with last-seen and the scope's online sessions on each."""
-    from modules.networking.models import NasDevice, RadiusSession
+    """NAS devices in scope with last-seen and the scope's online sessions on each (from the
+    online tally)."""
+    from modules.networking.models import NasDevice
+    from modules.reports.models import OnlineTally
 
-    live = scoped(RadiusSession.objects.filter(stopped_at=None, nas=OuterRef("pk")), user)
-    online = live.order_by().values("nas").annotate(n=Count("pk")).values("n")
+    live = scoped(OnlineTally.objects.filter(nas=OuterRef("pk")), user)
+    online = live.order_by().values("nas").annotate(n=Sum("online")).values("n")
     qs = scoped(NasDevice.objects.filter(is_active=True), user)
     return list(qs.annotate(online=Coalesce(Subquery(online, output_field=IntegerField()), 0))
                 .values("pk", "name", "address", "last_seen_at", "online")
@@ -196,6 +196,18 @@ def pool_utilization(user, limit: int = 10) -> list[dict]:
                 .values("pk", "name", "size", "leased").order_by("name")[:limit])
 
 
+def _with_subscriber_names(qs: QuerySet, plan: bool = False) -> QuerySet:
+    """Name the rows of a per-subscriber aggregate after grouping: joining a million
+    subscribers before the GROUP BY costs more than the aggregate itself."""
+    from modules.subscribers.models import Subscriber
+
+    one = Subscriber.objects.filter(pk=OuterRef("subscriber")).order_by()
+    names = {"subscriber__username": Subquery(one.values("username")[:1])}
+    if plan:
+        names["subscriber__plan__name"] = Subquery(one.values("plan__name")[:1])
+    return qs.annotate(**names)
+
+
 def top_data_users(user, now: datetime | None = None, days: int = 1, limit: int = 10):
     """Subscribers who moved the most data today (the tenant's day), or over `days` days."""
     from modules.networking.models import DailyUsage
@@ -203,9 +215,9 @@ def top_data_users(user, now: datetime | None = None, days: int = 1, limit: int 
     now = now or timezone.now()
     first = timezone.localtime(now, zone_of(user)).date() - timedelta(days=days - 1)
     qs = scoped(DailyUsage.objects.filter(day__gte=first), user)
-    return list(qs.values("subscriber", "subscriber__username")
-                .annotate(octets=Sum(F("input_octets") + F("output_octets")))
-                .order_by("-octets", "subscriber")[:limit])
+    top = (qs.values("subscriber").annotate(octets=Sum(F("input_octets") + F("output_octets")))
+           .order_by("-octets", "subscriber")[:limit])
+    return list(_with_subscriber_names(top))
 
 
 # Dashboard: Finance ---------------------------------------------------------------------------
@@ -221,9 +233,12 @@ AGING_BUCKETS = (("not_due", None, 0), ("d1_30", 1, 30), ("d31_60", 31, 60),
                  ("d61_90", 61, 90), ("d90_plus", 91, None))
 
 
-def _aging_aggregates(as_of: date) -> dict:
-    due = ExpressionWrapper(F("total") - F("amount_paid"), output_field=DecimalField(
-        max_digits=14, decimal_places=2))
+def _aging_aggregates(as_of: date, due=None, count=None) -> dict:
+    """Amount due and invoices per aging bucket; `due`/`count` name the columns of a roll-up
+    (default: invoice rows)."""
+    if due is None:
+        due = ExpressionWrapper(F("total") - F("amount_paid"), output_field=DecimalField(
+            max_digits=14, decimal_places=2))
     out = {}
     for key, low, high in AGING_BUCKETS:
         q = Q()
@@ -234,17 +249,20 @@ def _aging_aggregates(as_of: date) -> dict:
             if high is not None:
                 q &= Q(due_date__gte=as_of - timedelta(days=high))
         out[key] = Coalesce(Sum(due, filter=q), ZERO)
-        out[f"{key}_count"] = Count("pk", filter=q)
+        out[f"{key}_count"] = (Count("pk", filter=q) if count is None
+                               else Coalesce(Sum(count, filter=q), Value(0)))
     out["outstanding"] = Coalesce(Sum(due), ZERO)
     return out
 
 
 def invoice_aging(user, as_of: date) -> dict:
-    """Open invoices: amount due not yet due and by days overdue (1-30, 31-60, 61-90, 90+)."""
-    from modules.billing.models import Invoice
+    """Open invoices: amount due not yet due and by days overdue (1-30, 31-60, 61-90, 90+).
 
-    qs = scoped(Invoice.objects.filter(status__in=["issued", "partial"]), user)
-    return qs.aggregate(**_aging_aggregates(as_of))
+    From the receivables roll-up (open invoices by due day, as of its last run)."""
+    from modules.reports.models import ReceivableDay
+
+    qs = scoped(ReceivableDay.objects.all(), user)
+    return qs.aggregate(**_aging_aggregates(as_of, due=F("amount_due"), count=F("invoices")))
 
 
 def revenue_by_plan(user, first: date, last: date, limit: int = 8) -> list[dict]:
@@ -377,7 +395,7 @@ def subscribers_summary(user, p: Params, group: str) -> QuerySet:
         expired=Count("pk", filter=Q(status=S.EXPIRED)),
         suspended=Count("pk", filter=Q(status=S.SUSPENDED)),
         new=Count("pk", filter=Q(created_at__gte=p.since, created_at__lt=p.until)),
-        churned=Count("pk", filter=Q(Exists(left), status__in=[S.EXPIRED, S.TERMINATED])),
+        churned=Count("pk", filter=Q(status__in=[S.EXPIRED, S.TERMINATED]) & Q(Exists(left))),
         total=Count("pk"),
     ).order_by("-total", "group_name"))
 
@@ -412,35 +430,36 @@ def plan_change_summary(user, p: Params) -> QuerySet:
 
 # Reports: network -----------------------------------------------------------------------------
 def usage_by_subscriber(user, p: Params) -> QuerySet:
-    """Data per subscriber over the range, biggest first (the top users)."""
+    """Data per subscriber over the range, biggest first (the top users); ties by subscriber."""
     from modules.networking.models import DailyUsage
 
     qs = scoped(DailyUsage.objects.filter(day__range=(p.start, p.end)), user, p)
-    return (qs.values("subscriber__username", "subscriber__plan__name")
-            .annotate(download=Sum("output_octets"), upload=Sum("input_octets"),
-                      total=Sum(F("input_octets") + F("output_octets")), days=Count("pk"))
-            .order_by("-total", "subscriber__username"))
+    return _with_subscriber_names(
+        qs.values("subscriber")
+        .annotate(download=Sum("output_octets"), upload=Sum("input_octets"),
+                  total=Sum(F("input_octets") + F("output_octets")), days=Count("*"))
+        .order_by("-total", "subscriber"), plan=True)
 
 
 def usage_by_day(user, p: Params) -> QuerySet:
+    """Per day; a subscriber has one usage row a day, so its rows are the day's subscribers."""
     from modules.networking.models import DailyUsage
 
     qs = scoped(DailyUsage.objects.filter(day__range=(p.start, p.end)), user, p)
-    return (qs.values("day").annotate(subscribers=Count("subscriber", distinct=True),
+    return (qs.values("day").annotate(subscribers=Count("*"),
                                       download=Sum("output_octets"), upload=Sum("input_octets"))
             .order_by("-day"))
 
 
 def sessions_by_nas_day(user, p: Params) -> QuerySet:
-    from modules.networking.models import RadiusSession
+    """From the daily session roll-up (a subscriber's sessions belong to one organization, so
+    its distinct subscribers add up across organizations)."""
+    from modules.reports.models import SessionDay
 
-    qs = scoped(RadiusSession.objects.filter(started_at__gte=p.since, started_at__lt=p.until),
-                user, p)
-    return (qs.annotate(day=TruncDate("started_at", tzinfo=p.tz))
-            .values("day", "nas__name", "nas_ip")
-            .annotate(sessions=Count("pk"), subscribers=Count("subscriber", distinct=True),
-                      seconds=Sum("session_time"),
-                      download=Sum("output_octets"), upload=Sum("input_octets"))
+    qs = scoped(SessionDay.objects.filter(day__range=(p.start, p.end)), user, p)
+    return (qs.values("day", "nas__name", "nas_ip")
+            .annotate(sessions=Sum("sessions"), subscribers=Sum("subscribers"),
+                      seconds=Sum("seconds"), download=Sum("download"), upload=Sum("upload"))
             .order_by("-day", "nas__name", "nas_ip"))
 
 

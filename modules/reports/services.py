@@ -225,12 +225,110 @@ ON CONFLICT (pool_id, day) DO UPDATE SET size = EXCLUDED.size, leased = EXCLUDED
 """
 
 
-def refresh_rollups(tenant: Tenant, first: date, last: date) -> None:
-    """Recompute the collection and revenue roll-ups of `tenant` for days first..last."""
+_TALLY_SQL = """
+INSERT INTO reports_subscribertally
+    (tenant_id, organization_id, status, subscribers, new_today, new_month, expiring_7,
+     counted_at)
+SELECT s.tenant_id, s.organization_id, s.status, count(*),
+       count(*) FILTER (WHERE s.created_at >= %(today)s),
+       count(*) FILTER (WHERE s.created_at >= %(month)s),
+       count(*) FILTER (WHERE s.status IN ('active', 'limited') AND s.expires_at >= %(now)s
+                        AND s.expires_at < %(week)s),
+       %(now)s
+FROM subscribers_subscriber s
+WHERE s.tenant_id = %(tenant)s
+GROUP BY 1, 2, 3
+"""
+
+
+_SESSION_DAYS_SQL = """
+INSERT INTO reports_sessionday
+    (tenant_id, organization_id, day, nas_id, nas_ip, sessions, subscribers, seconds, download,
+     upload)
+SELECT %(tenant)s, s.organization_id, (s.started_at AT TIME ZONE %(zone)s)::date, s.nas_id,
+       s.nas_ip, count(*), count(DISTINCT s.subscriber_id), coalesce(sum(s.session_time), 0),
+       coalesce(sum(s.output_octets), 0), coalesce(sum(s.input_octets), 0)
+FROM networking_radiussession s
+WHERE s.started_at >= %(since)s AND s.started_at < %(until)s
+  AND s.organization_id IN (SELECT id FROM core_organization WHERE tenant_id = %(tenant)s)
+GROUP BY 2, 3, 4, 5
+"""
+
+_RECEIVABLE_SQL = """
+INSERT INTO reports_receivableday
+    (tenant_id, organization_id, due_date, invoices, amount_due, counted_at)
+SELECT i.tenant_id, i.organization_id, i.due_date, count(*), sum(i.total - i.amount_paid),
+       %(now)s
+FROM billing_invoice i
+WHERE i.tenant_id = %(tenant)s AND i.status IN ('issued', 'partial')
+GROUP BY 1, 2, 3
+"""
+
+_ONLINE_SQL = """
+INSERT INTO reports_onlinetally (tenant_id, organization_id, nas_id, online, counted_at)
+SELECT %(tenant)s, s.organization_id, s.nas_id, count(*), %(now)s
+FROM networking_radiussession s
+WHERE s.stopped_at IS NULL AND s.started_at <= %(now)s
+  AND s.organization_id IN (SELECT id FROM core_organization WHERE tenant_id = %(tenant)s)
+GROUP BY 2, 3
+"""
+
+# Slot k is the hour starting at first + k hours; a session counts as online in every slot
+# from the one it started in (or the first) to the one it stopped in (or the last).
+_SESSION_HOURS_SQL = """
+INSERT INTO reports_sessionhour (tenant_id, organization_id, hour, started, online)
+SELECT %(tenant)s, s.organization_id, %(first)s + make_interval(hours => k),
+       count(*) FILTER (WHERE s.started_at >= %(first)s
+                        AND floor(extract(epoch FROM s.started_at - %(first)s) / 3600) = k),
+       count(*)
+FROM networking_radiussession s,
+     generate_series(
+         greatest(0, floor(extract(epoch FROM s.started_at - %(first)s) / 3600))::int,
+         least(23, floor(extract(epoch FROM coalesce(s.stopped_at, %(end)s) - %(first)s)
+                         / 3600))::int) k
+WHERE s.started_at < %(end)s AND (s.stopped_at IS NULL OR s.stopped_at >= %(first)s)
+  AND s.organization_id IN (SELECT id FROM core_organization WHERE tenant_id = %(tenant)s)
+GROUP BY 2, 3
+"""
+
+
+def hour_slots(now: datetime, zone) -> list[datetime]:
+    """The starts of the 24 hourly slots (tenant's clock) ending with the current hour."""
+    top = timezone.localtime(now, zone).replace(minute=0, second=0, microsecond=0)
+    return [top - timedelta(hours=23 - i) for i in range(24)]
+
+
+def refresh_tallies(tenant: Tenant, now: datetime, zone, cursor) -> None:
+    """Counts the dashboard shows "as of" the run: subscribers by status, open invoices by due
+    day, sessions online per NAS and per hour of the last 24."""
+    from modules.reports.models import OnlineTally, ReceivableDay, SessionHour, SubscriberTally
+
+    midnight = timezone.localtime(now, zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    SubscriberTally.objects.filter(tenant=tenant).delete()
+    cursor.execute(_TALLY_SQL, {"tenant": tenant.pk, "now": now, "today": midnight,
+                                "month": midnight.replace(day=1),
+                                "week": now + timedelta(days=7)})
+    ReceivableDay.objects.filter(tenant=tenant).delete()
+    cursor.execute(_RECEIVABLE_SQL, {"tenant": tenant.pk, "now": now})
+    OnlineTally.objects.filter(tenant=tenant).delete()
+    cursor.execute(_ONLINE_SQL, {"tenant": tenant.pk, "now": now})
+    slots = hour_slots(now, zone)
+    SessionHour.objects.filter(tenant=tenant).delete()
+    cursor.execute(_SESSION_HOURS_SQL, {"tenant": tenant.pk, "first": slots[0],
+                                        "end": slots[-1] + timedelta(hours=1)})
+    RollupRun.objects.update_or_create(tenant=tenant, name="dashboard",
+                                       defaults={"finished_at": now})
+
+
+def refresh_rollups(tenant: Tenant, first: date, last: date,
+                    now: datetime | None = None) -> None:
+    """Recompute the collection and revenue roll-ups of `tenant` for days first..last, and
+    its dashboard tallies as of `now`."""
     from modules.plans.services import tenant_zone
-    from modules.reports.models import DailyCollection, DailyRevenue
+    from modules.reports.models import DailyCollection, DailyRevenue, SessionDay
 
     zone = tenant_zone(tenant.pk)
+    now = now or timezone.now()
     since, until = _bounds(first, last, zone)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('reports.rollup'), %s)", [tenant.pk])
@@ -239,10 +337,14 @@ def refresh_rollups(tenant: Tenant, first: date, last: date) -> None:
                                           "since": since, "until": until})
         DailyRevenue.objects.filter(tenant=tenant, day__range=(first, last)).delete()
         cursor.execute(_REVENUE_SQL, {"tenant": tenant.pk, "first": first, "last": last})
-        today = timezone.localtime(timezone.now(), zone).date()
+        SessionDay.objects.filter(tenant=tenant, day__range=(first, last)).delete()
+        cursor.execute(_SESSION_DAYS_SQL, {"zone": str(zone), "tenant": tenant.pk,
+                                           "since": since, "until": until})
+        today = timezone.localtime(now, zone).date()
         cursor.execute(_POOLS_SQL, {"tenant": tenant.pk, "day": today})
         RollupRun.objects.update_or_create(tenant=tenant, name="finance",
-                                           defaults={"finished_at": timezone.now()})
+                                           defaults={"finished_at": now})
+        refresh_tallies(tenant, now, zone, cursor)
 
 
 def refresh_recent(days: int = 2) -> int:

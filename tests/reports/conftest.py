@@ -187,8 +187,8 @@ def build_data() -> Data:
     usage(subs["l1"], TODAY - timedelta(days=1), 1000, 5000)
     usage(subs["o1"], TODAY, 10, 90000)
 
-    refresh_rollups(world.tenant, date(2026, 7, 1), TODAY)
-    refresh_rollups(world.other_tenant, date(2026, 7, 1), TODAY)
+    refresh_rollups(world.tenant, date(2026, 7, 1), TODAY, now=NOW)
+    refresh_rollups(world.other_tenant, date(2026, 7, 1), TODAY, now=NOW)
     return data
 
 

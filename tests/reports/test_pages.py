@@ -76,6 +76,23 @@ def test_report_page_shows_the_table_and_chart_of_the_range(shared, client):
     assert '"labels": ["03 Oct 2026", "14 Oct 2026", "15 Oct 2026"]' in response.context["chart"]
 
 
+def test_report_pages_step_through_rows_without_counting_them(shared, client, monkeypatch):
+    from modules.reports import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    sign_in(client, shared, "isp_admin")
+    day = "/reports/run/collections-by-day"
+    first = client.get(day, {"start": "2026-10-01", "end": "2026-10-15"})
+    assert [r[0] for r in first.context["table"]["rows"]] == ["15 Oct 2026", "14 Oct 2026"]
+    assert "rows 1\u20132, more on the next page" in first.content.decode()
+    assert "page=2" in first.content.decode()
+    second = client.get(day, {"start": "2026-10-01", "end": "2026-10-15", "page": "2"})
+    assert second.context["table"]["rows"] == [["03 Oct 2026", "upi", "1", "1,000.00"]]
+    assert second.context["page"].has_previous and not second.context["page"].has_next
+    past = client.get(day, {"start": "2026-10-01", "end": "2026-10-15", "page": "9"})
+    assert past.context["page"].number == 1
+
+
 def test_a_range_that_ends_before_it_starts_is_refused_on_screen(shared, client):
     sign_in(client, shared, "isp_admin")
     response = client.get("/reports/run/collections-by-day",

@@ -174,6 +174,30 @@ def test_rollup_is_idempotent(data):
     assert sorted(before[0]) == sorted(after[0]) and before[1] == after[1]
 
 
+def test_subscriber_tally_equals_a_count_by_hand_and_follows_the_next_rollup(data):
+    """The general dashboard's counts come from the tally: the hand count of the fixed data
+    set, unchanged by a later change until the roll-up runs again."""
+    from modules.subscribers.models import Subscriber
+
+    from .conftest import NOW
+
+    admin, partner = data.user("isp_admin"), data.user("partner")
+    assert s.subscribers_by_status(admin) == {"active": 4, "expired": 1, "suspended": 1,
+                                              "new": 1}
+    # p1 (partner, active, expiring in 5 days) expires; p2 (new) is activated.
+    Subscriber.objects.filter(pk=data.subs["p1"].pk).update(status="expired")
+    Subscriber.objects.filter(pk=data.subs["p2"].pk).update(status="active")
+    assert s.subscribers_by_status(partner) == {"active": 1, "new": 1}
+    services.refresh_rollups(data.world.tenant, date(2026, 10, 15), date(2026, 10, 15),
+                             now=NOW)
+    assert s.subscribers_by_status(partner) == {"active": 1, "expired": 1}
+    assert s.subscriber_counts(partner, NOW) == {
+        "new_today": 0, "new_month": 2, "expiring_7": 0, "expired": 1}
+    assert s.subscriber_counts(admin, NOW) == {
+        "new_today": 1, "new_month": 4, "expiring_7": 1, "expired": 2}
+    assert s.subscribers_by_status(data.user("other_admin")) == {"active": 1}
+
+
 def test_report_whose_models_are_missing_does_not_appear(data, monkeypatch):
     keys = set(registry.for_user(data.user("isp_admin")))
     assert {"collections-by-day", "tax-by-hsn", "subscribers-by-plan", "auth-failures",
