@@ -13,10 +13,10 @@ Interim-Update for an unknown session creates it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from modules.networking.fup import THRESHOLDS, _zone, cycle_start
@@ -79,6 +79,31 @@ class FupEvent:
 def store_batch(records: list[AcctRecord], *, now: datetime | None = None) -> list[FupEvent]:
     """Write `records` in one transaction (in arrival order); raises if nothing was stored."""
     now = now or timezone.now()
+    return retry_moved_rows(lambda: _store_batch(records, now))
+
+
+def retry_moved_rows(write, attempts: int = 3):
+    """Run `write` in a (sub)transaction, again if a session row it waited for was moved.
+
+    Once the sessions table is partitioned by month of `stopped_at`, closing a session moves
+    its row out of the open-sessions partition; a statement that was waiting for that row
+    fails with SQLSTATE 40001 instead of following it. Running it again finds the row where
+    it is now (and sees that the session was closed).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with transaction.atomic():
+                return write()
+        except OperationalError as exc:
+            cause = exc.__cause__
+            code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+            if code != "40001" or attempt == attempts:
+                raise
+            log.info("session row moved by a concurrent close, writing again (%s)", attempt)
+    return None
+
+
+def _store_batch(records: list[AcctRecord], now: datetime) -> list[FupEvent]:
     events: list[FupEvent] = []
     notices: list[str] = []
     with transaction.atomic():
@@ -170,19 +195,7 @@ def _subscribers(cursor, records: list[AcctRecord]) -> dict[tuple[int, str], tup
 def _store_sessions(records: list[AcctRecord], now: datetime, notices: list[str]) -> list[FupEvent]:
     with connection.cursor() as cursor:
         subscribers = _subscribers(cursor, records)
-        cursor.execute(
-            "SELECT unique_id, id, subscriber_id, organization_id, started_at, stopped_at, "
-            "input_octets, output_octets, session_time, terminate_cause "
-            "FROM networking_radiussession WHERE unique_id = ANY(%s) FOR UPDATE",
-            [list({r.unique_id for r in records})],
-        )
-        sessions = {
-            row[0]: _Session(pk=row[1], subscriber_id=row[2], organization_id=row[3],
-                             started_at=row[4], stopped_at=row[5], input_octets=row[6],
-                             output_octets=row[7], was_open=row[5] is None, session_time=row[8],
-                             terminate_cause=row[9])
-            for row in cursor.fetchall()
-        }
+        sessions = _lock_sessions(cursor, {r.unique_id for r in records})
         daily: dict[tuple[int, object], list[int]] = {}
         cycle: dict[int, list] = {}
         released: list[tuple[int, str]] = []
@@ -234,6 +247,31 @@ def _store_sessions(records: list[AcctRecord], now: datetime, notices: list[str]
         return _write_cycles(cursor, cycle)
 
 
+def _lock_sessions(cursor, unique_ids: set[str]) -> dict[str, _Session]:
+    """The stored sessions of these ids, locked: open ones first, then the rest.
+
+    `stopped_at IS NULL` confines the common case (Interim-Updates of live sessions) to the
+    open sessions' partition of a partitioned table; only ids not open there (Starts, late
+    Stops) are looked up in every month. Of several closed rows of one id the latest wins.
+    """
+    found: dict[str, _Session] = {}
+    select = ("SELECT unique_id, id, subscriber_id, organization_id, started_at, stopped_at, "
+              "input_octets, output_octets, session_time, terminate_cause "
+              "FROM networking_radiussession WHERE ")
+    for condition in ("stopped_at IS NULL AND unique_id = ANY(%s)",
+                      "unique_id = ANY(%s) ORDER BY stopped_at"):
+        missing = sorted(unique_ids - found.keys())
+        if not missing:
+            break
+        cursor.execute(f"{select}{condition} FOR UPDATE", [missing])
+        for row in cursor.fetchall():
+            found[row[0]] = _Session(
+                pk=row[1], subscriber_id=row[2], organization_id=row[3], started_at=row[4],
+                stopped_at=row[5], input_octets=row[6], output_octets=row[7],
+                was_open=row[5] is None, session_time=row[8], terminate_cause=row[9])
+    return found
+
+
 _SESSION_COLUMNS = (
     "unique_id", "session_id", "username", "subscriber_id", "organization_id", "nas_id", "nas_ip",
     "nas_port_id", "calling_station_id", "called_station_id", "framed_ip",
@@ -242,37 +280,70 @@ _SESSION_COLUMNS = (
 )
 
 
+_SESSION_TYPES = (
+    "text", "text", "text", "bigint", "bigint", "bigint", "inet", "text", "text", "text", "inet",
+    "text", "timestamptz", "timestamptz", "timestamptz", "integer", "bigint", "bigint", "text",
+)
+_STOPPED_AT = _SESSION_COLUMNS.index("stopped_at")
+# What accounting changes on a stored session (`v` is the incoming row).
+_SESSION_CHANGES = (
+    "framed_ip = COALESCE(v.framed_ip, s.framed_ip), delegated_ipv6_prefix = CASE WHEN "
+    "v.delegated_ipv6_prefix = '' THEN s.delegated_ipv6_prefix ELSE v.delegated_ipv6_prefix END, "
+    "updated_at = v.updated_at, stopped_at = v.stopped_at, session_time = v.session_time, "
+    "input_octets = v.input_octets, output_octets = v.output_octets, "
+    "terminate_cause = v.terminate_cause"
+)
+
+
 def _write_sessions(cursor, sessions: dict[str, _Session], now: datetime) -> None:
-    rows = []
+    """New sessions are inserted open, then open sessions updated (a Stop closes them).
+
+    Inserting open first makes the open-session key `(unique_id, NULL)` the arbiter for
+    every new row, so two writers creating one session still end with one row; closing is an
+    UPDATE, which on a partitioned table moves the row into its month.
+    """
+    new, still_open, closed = [], [], []
     for uid, s in sessions.items():
         r = s.record
         if r is None:
             continue
-        rows.append((uid, r.session_id[:64], r.username[:64], s.subscriber_id, s.organization_id,
-                     r.nas_id, r.nas_ip, r.nas_port_id[:64], r.calling_station_id[:64],
-                     r.called_station_id[:64], r.framed_ip, r.delegated_prefix[:43], s.started_at,
-                     s.updated_at, s.stopped_at, min(s.session_time, 2**31 - 1), s.input_octets,
-                     s.output_octets, (s.terminate_cause or "")[:32]))
-    if not rows:
-        return
+        row = (uid, r.session_id[:64], r.username[:64], s.subscriber_id, s.organization_id,
+               r.nas_id, r.nas_ip, r.nas_port_id[:64], r.calling_station_id[:64],
+               r.called_station_id[:64], r.framed_ip, r.delegated_prefix[:43], s.started_at,
+               s.updated_at, s.stopped_at, min(s.session_time, 2**31 - 1), s.input_octets,
+               s.output_octets, (s.terminate_cause or "")[:32])
+        if s.pk is None:
+            new.append((*row[:_STOPPED_AT], None, *row[_STOPPED_AT + 1:]))
+            if s.stopped_at is not None:  # a Stop for an unknown session
+                still_open.append(row)
+        elif s.was_open:
+            still_open.append(row)
+        else:  # retransmits to a closed session: its row stays where it is
+            closed.append(row)
     columns = ", ".join(_SESSION_COLUMNS)
-    types = ("text", "text", "text", "bigint", "bigint", "bigint", "inet", "text", "text", "text",
-             "inet", "text", "timestamptz", "timestamptz", "timestamptz", "integer", "bigint",
-             "bigint", "text")
-    unnest = ", ".join(f"%s::{t}[]" for t in types)
+    unnest = ", ".join(f"%s::{t}[]" for t in _SESSION_TYPES)
     # Column names and types are the constants above, never input: S608 does not apply.
-    cursor.execute(
-        f"INSERT INTO networking_radiussession ({columns}, throttled, last_coa_kind, "  # noqa: S608
-        f"last_coa_result, last_coa_error) SELECT *, false, '', '', '' FROM unnest({unnest}) "
-        "ON CONFLICT (unique_id) DO UPDATE SET "
-        "framed_ip = COALESCE(EXCLUDED.framed_ip, networking_radiussession.framed_ip), "
-        "delegated_ipv6_prefix = CASE WHEN EXCLUDED.delegated_ipv6_prefix = '' THEN "
-        "networking_radiussession.delegated_ipv6_prefix ELSE EXCLUDED.delegated_ipv6_prefix END, "
-        "updated_at = EXCLUDED.updated_at, stopped_at = EXCLUDED.stopped_at, "
-        "session_time = EXCLUDED.session_time, input_octets = EXCLUDED.input_octets, "
-        "output_octets = EXCLUDED.output_octets, terminate_cause = EXCLUDED.terminate_cause",
-        [list(column) for column in zip(*rows, strict=True)],
-    )
+    if new:
+        cursor.execute(
+            f"INSERT INTO networking_radiussession AS s ({columns}, throttled, "  # noqa: S608
+            f"last_coa_kind, last_coa_result, last_coa_error) SELECT *, false, '', '', '' "
+            f"FROM unnest({unnest}) ON CONFLICT (unique_id, stopped_at) DO UPDATE SET "
+            + _SESSION_CHANGES.replace("v.", "EXCLUDED."),
+            _columns(new),
+        )
+    for rows, match in ((still_open, "s.stopped_at IS NULL"),
+                        (closed, "s.stopped_at = v.stopped_at")):
+        if rows:
+            cursor.execute(
+                f"UPDATE networking_radiussession AS s SET {_SESSION_CHANGES} "  # noqa: S608
+                f"FROM unnest({unnest}) AS v({columns}) "
+                f"WHERE {match} AND s.unique_id = v.unique_id",
+                _columns(rows),
+            )
+
+
+def _columns(rows: list[tuple]) -> list[list]:
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _write_daily(cursor, daily: dict) -> None:
@@ -338,3 +409,55 @@ def _notify(notices: list[str]) -> None:
     with connection.cursor() as cursor:
         for payload in payloads:
             cursor.execute("SELECT pg_notify(%s, %s)", [SESSION_CHANNEL, payload])
+
+
+def coalesce(records: list[AcctRecord]) -> list[AcctRecord]:
+    """Fold the Interim-Updates of a session into its next Interim-Update or Stop of the same
+    local day, so a backlog costs one row write per session instead of one per record.
+
+    Counters are absolute, so the folded record carries the highest values seen and
+    `store_batch` ends with the same counters and usage as when applying each record; days (and
+    so quota cycles, which start at local midnight) are never merged. Accounting-On/Off stay
+    where they are and nothing is folded across them.
+    """
+    out: list[AcctRecord] = []
+    open_interim: dict[str, int] = {}  # unique_id -> index in out of its unfolded Interim
+    for record in records:
+        status = record.status
+        if status in (ON, OFF):
+            open_interim.clear()
+            out.append(record)
+            continue
+        if status not in (INTERIM, STOP) or not record.unique_id:
+            open_interim.pop(record.unique_id, None)
+            out.append(record)
+            continue
+        index = open_interim.get(record.unique_id)
+        earlier = out[index] if index is not None else None
+        if earlier is not None and _local_day(earlier) == _local_day(record):
+            out[index] = replace(
+                record,
+                input_octets=_highest(earlier.input_octets, record.input_octets),
+                output_octets=_highest(earlier.output_octets, record.output_octets),
+                session_time=_highest(earlier.session_time, record.session_time),
+                event_time=max(earlier.event_time, record.event_time),
+            )
+        else:
+            index = len(out)
+            out.append(record)
+        if status == INTERIM:
+            open_interim[record.unique_id] = index
+        else:
+            open_interim.pop(record.unique_id, None)
+    return out
+
+
+def _local_day(record: AcctRecord):
+    return timezone.localtime(record.event_time, _zone(record.tenant_id)).date()
+
+
+def _highest(first: int | None, second: int | None) -> int | None:
+    if first is None:
+        return second
+    return second if second is not None and second > first else first
+

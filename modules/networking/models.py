@@ -225,9 +225,11 @@ class RadiusSession(models.Model):
 
     `unique_id` is FreeRADIUS's acct_unique (MD5 of user, session id and NAS identity), so
     retransmits and repeated Starts land on the same row. Counters are absolute 64-bit values.
+    It is unique together with `stopped_at` (NULLs equal): one open row per session, and a
+    key the table can keep once it is partitioned by month of `stopped_at` (docs §9.5).
     """
 
-    unique_id = models.CharField(max_length=32, unique=True)
+    unique_id = models.CharField(max_length=32)
     session_id = models.CharField("Acct-Session-Id", max_length=64)
     username = models.CharField(max_length=64)
     # No single-column indexes where a composite one leads with the column (session_sub_idx,
@@ -264,6 +266,8 @@ class RadiusSession(models.Model):
         verbose_name = "session"
         verbose_name_plural = "sessions"
         permissions = [("disconnect_radiussession", "Can disconnect a live session")]
+        constraints = [models.UniqueConstraint(fields=["unique_id", "stopped_at"],
+                                               nulls_distinct=False, name="session_unique_stop")]
         indexes = [
             models.Index(fields=["-started_at"], name="session_started_idx"),
             models.Index(fields=["subscriber"], condition=Q(stopped_at__isnull=True),

@@ -1,8 +1,13 @@
-"""Monthly partitions of the large append-only tables, and their retention.
+"""Monthly partitions of the large RADIUS tables, and their retention.
 
-The RADIUS auth log grows by millions of rows a month. As a PostgreSQL table partitioned by
-month on its record time, an expired month is dropped whole (instant, no bloat) instead of
-deleted row by row, and time-bounded queries read only their months.
+The RADIUS auth log and the accounting sessions grow by millions of rows a month. As a
+PostgreSQL table partitioned by month on its record time, an expired month is dropped whole
+(instant, no bloat) instead of deleted row by row, and time-bounded queries read only their
+months.
+
+Sessions are cut on `stopped_at`: an open session (NULL) lives in the default partition,
+which is never dropped, and its Stop moves the row into its month. `unique_id` stays unique
+together with `stopped_at` (NULLs equal), so a session has at most one open row (docs §9.5).
 
 `convert()` turns a plain table into a partitioned one once, in a maintenance window
 (`manage.py partition_tables --convert`); `maintain()` is the periodic job: it creates the
@@ -31,13 +36,24 @@ class Partitioned:
     column: str  # the record time the months are cut on
     keep_months: int  # whole months kept before the current one; 0 keeps everything
     ahead: int = 2  # months created in advance
+    # The column may be NULL (an open session): such rows stay in the default partition, and
+    # the id is kept unique by UNIQUE NULLS NOT DISTINCT (id, column) instead of a primary key.
+    nullable: bool = False
+
+
+DEFAULT_RETENTION_MONTHS = 13
 
 
 def tables() -> list[Partitioned]:
     """The partitioned tables and their retention (`PARTITION_RETENTION_MONTHS` per table)."""
     retention = getattr(settings, "PARTITION_RETENTION_MONTHS", {}) or {}
-    return [Partitioned("networking_authlog", "created_at",
-                        int(retention.get("networking_authlog", 13)))]
+    return [
+        Partitioned("networking_authlog", "created_at",
+                    int(retention.get("networking_authlog", DEFAULT_RETENTION_MONTHS))),
+        Partitioned("networking_radiussession", "stopped_at",
+                    int(retention.get("networking_radiussession", DEFAULT_RETENTION_MONTHS)),
+                    nullable=True),
+    ]
 
 
 def month_start(day: date, shift: int = 0) -> date:
@@ -85,7 +101,9 @@ def ensure_month(spec: Partitioned, month: date) -> bool:
     low, high = _bound(month), _bound(month_start(month, 1))
     default = f"{table}_default"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING DEFAULTS)')
+        # CHECK constraints too: ATTACH refuses a table without the parent's.
+        cursor.execute(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING DEFAULTS '
+                       f"INCLUDING CONSTRAINTS)")
         if default in partitions(table):
             # A default partition holding rows of this month would refuse the new partition.
             cursor.execute(f'LOCK TABLE "{default}" IN ACCESS EXCLUSIVE MODE')
@@ -98,15 +116,27 @@ def ensure_month(spec: Partitioned, month: date) -> bool:
 
 
 def drop_expired(spec: Partitioned, today: date) -> list[str]:
-    """Drop the monthly partitions wholly older than the retention; returns their names."""
+    """Drop the monthly partitions wholly older than the retention; returns their names.
+
+    The default partition is never dropped (it holds the open sessions); expired rows that
+    landed there (a month without a partition) are deleted from it instead.
+    """
     if spec.keep_months <= 0:
         return []
-    oldest_kept = partition_name(spec.table, month_start(today, -spec.keep_months))
+    first_kept = month_start(today, -spec.keep_months)
+    oldest_kept = partition_name(spec.table, first_kept)
     pattern = re.compile(rf"^{re.escape(spec.table)}_p\d{{6}}$")
-    dropped = [n for n in partitions(spec.table) if pattern.match(n) and n < oldest_kept]
+    names = partitions(spec.table)
+    dropped = [n for n in names if pattern.match(n) and n < oldest_kept]
     with transaction.atomic(), connection.cursor() as cursor:
         for name in dropped:
             cursor.execute(f'DROP TABLE "{_check(name)}"')
+        default = f"{spec.table}_default"
+        if default in names:  # NULL (an open session) is never < a bound: it stays
+            cursor.execute(f'DELETE FROM "{default}" WHERE "{_check(spec.column)}" < %s',  # noqa: S608
+                           [_bound(first_kept)])
+            if cursor.rowcount:
+                logger.info("Deleted %s expired rows from %s", cursor.rowcount, default)
     return dropped
 
 
@@ -139,8 +169,9 @@ def maintain(today: date | None = None) -> dict[str, dict]:
 def convert(spec: Partitioned, today: date | None = None) -> int:
     """Turn a plain table into one partitioned by month, keeping every row, id and index.
 
-    One transaction under an exclusive lock: writers wait (the RADIUS server's log writer
-    retries its batch), and a failure leaves the plain table as it was. Returns rows moved.
+    One transaction under an exclusive lock: writers wait (the RADIUS server's log and
+    accounting writers retry their batch), and a failure leaves the plain table as it was.
+    Unique constraints move along (they include the partition column). Returns rows moved.
     """
     table, column = _check(spec.table), _check(spec.column)
     if is_partitioned(table):
@@ -149,9 +180,13 @@ def convert(spec: Partitioned, today: date | None = None) -> int:
     old = f"{table}_unpartitioned"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE "
+                       "conrelid = %s::regclass AND contype = 'u' ORDER BY conname", [table])
+        uniques = cursor.fetchall()
+        skip = {f"{table}_pkey"} | {name for name, _ in uniques}
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = "
                        "current_schema() AND tablename = %s", [table])
-        indexes = [(n, d) for n, d in cursor.fetchall() if n != f"{table}_pkey"]
+        indexes = [(n, d) for n, d in cursor.fetchall() if n not in skip]
         cursor.execute(f'SELECT min("{column}"), max("{column}"), '  # noqa: S608
                        f'coalesce(max(id), 0) FROM "{table}"')
         first, last, top_id = cursor.fetchone()
@@ -159,6 +194,8 @@ def convert(spec: Partitioned, today: date | None = None) -> int:
         cursor.execute(f'ALTER TABLE "{old}" RENAME CONSTRAINT "{table}_pkey" TO "{old}_pkey"')
         for name, _ in indexes:
             cursor.execute(f'ALTER INDEX "{name}" RENAME TO "{name}_old"')
+        for name, _ in uniques:  # renames the constraint's index with it
+            cursor.execute(f'ALTER TABLE "{old}" RENAME CONSTRAINT "{name}" TO "{name}_old"')
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [old])
         sequence = cursor.fetchone()[0]
         if sequence:  # the identity's sequence goes with the old table; free its name
@@ -171,10 +208,16 @@ def convert(spec: Partitioned, today: date | None = None) -> int:
                                                       top_id > 0])
         cursor.execute(f"ALTER TABLE \"{table}\" ALTER COLUMN id SET DEFAULT "
                        f"nextval('{table}_id_seq')")
-        cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" '
-                       f'PRIMARY KEY (id, "{column}")')
+        if spec.nullable:  # a primary key column cannot be NULL
+            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_id_key" '
+                           f'UNIQUE NULLS NOT DISTINCT (id, "{column}")')
+        else:
+            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" '
+                           f'PRIMARY KEY (id, "{column}")')
         for _name, definition in indexes:  # read before the rename: they name the new table
             cursor.execute(definition)
+        for name, definition in uniques:  # each includes the partition column, or this fails
+            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{_check(name)}" {definition}')
         cursor.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
         months = {month_start(today, shift) for shift in range(spec.ahead + 1)}
         if first is not None:

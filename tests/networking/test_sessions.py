@@ -13,8 +13,11 @@ from modules.networking import services, tasks
 from modules.networking.fup import cycle_start
 from modules.networking.models import Ipv4Lease, Ipv4Pool, RadiusSession
 from radius_server.protocol.coa import CoaResult
+from tests.networking.partitioned import sessions_table  # noqa: F401
 from tests.networking.samples import make_nas, make_session
 from tests.subscribers.samples import make_subscriber
+
+pytestmark = pytest.mark.usefixtures("sessions_table")
 
 
 def test_stale_sessions_are_closed_once_and_free_their_address(world):

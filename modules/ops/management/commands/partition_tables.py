@@ -1,4 +1,4 @@
-"""Partition the large append-only tables by month, or run their monthly upkeep now."""
+"""Partition the auth log and RADIUS sessions by month, or run their monthly upkeep now."""
 
 from django.core.management.base import BaseCommand
 
