@@ -2,23 +2,29 @@
 
 Authorization answers from the in-memory `Snapshot` (no query per packet; the database is
 touched only to lease an address from a portal-managed pool). Every decision goes to the auth
-log through `AuthLogWriter` (batched COPY). Accounting batches are stored by
-`modules.networking.accounting.store_batch` in one transaction and acknowledged after COMMIT.
+log through `AuthLogWriter` (batched COPY). Accounting is acknowledged once it is fsynced to
+the process's local spool (`radius_server.spool`); a writer thread applies the spool to
+PostgreSQL in large batches through `modules.networking.accounting.store_batch`, storing how far
+it got in the same transaction, so a crash or an outage only delays records, never loses them.
 """
 
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 import time
 from datetime import UTC, datetime
+from typing import NamedTuple
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 
 from modules.networking import accounting
 from modules.networking.addressing import normalize_mac
 from modules.networking.authorization import plan_rate_attributes, walled_garden_attributes
 from modules.networking.selectors import interim_interval, unpaid_access_mode, walled_garden
+from radius_server import spool as spooling
 from radius_server.authlog import AuthLogWriter
 from radius_server.protocol import (
     AccessRequest,
@@ -27,17 +33,31 @@ from radius_server.protocol import (
     AuthDecision,
     Policy,
 )
+from radius_server.protocol.constants import ACCT_STATUS_TYPE
+from radius_server.protocol.packet import decode
 from radius_server.snapshot import Listener, Snapshot
 
 log = logging.getLogger("radius_server.decisions")
 
 _INTEGER = frozenset({"integer", "signed", "short", "byte", "integer64", "date"})
 _SESSION_TIMEOUT_MAX = 2**31 - 1
+# A spooled Accounting-Request: receive time, NAS id, tenant, NAS owner (-1: none), source IP
+# length; then the source IP and the packet exactly as received (already authenticated).
+_SPOOLED = struct.Struct("!dqqqB")
+_APPLY_LOCK = 0x52414443  # pg_advisory_xact_lock key of spool writers
+_START, _STOP = (1).to_bytes(4, "big"), (2).to_bytes(4, "big")  # Acct-Status-Type values
+
+
+class _SpooledNas(NamedTuple):
+    id: int
+    tenant_id: int
+    organization_id: int | None
 
 
 class PortalPolicy(Policy):
     def __init__(self, *, snapshot: Snapshot | None = None, codec: AttributeCodec | None = None,
-                 log_decisions: bool = True):
+                 log_decisions: bool = True, spool_dir: str | None = None,
+                 spool_max_bytes: int | None = None):
         self.snapshot = snapshot or Snapshot()
         self.codec = codec or AttributeCodec()
         self.writer = AuthLogWriter()
@@ -51,22 +71,46 @@ class PortalPolicy(Policy):
         self._interim = interim_interval()
         causes = self.codec.definition("Acct-Terminate-Cause").values
         self._causes = {value: name for name, value in causes.items()}
+        self._spool_dir = spool_dir
+        self._spool_max_bytes = spool_max_bytes
+        self.spool: spooling.Spool | None = None
+        self.spool_writers: list[spooling.SpoolWriter] = []
+        self._spool_full_warned = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self, on_clients_changed=None) -> None:
-        """Load the snapshot and start the listener and the auth log writer."""
+        """Load the snapshot; start the listener, the auth log writer and the spool writers
+        (which first replay whatever an earlier run acknowledged but did not store)."""
         self.snapshot.load_all()
         connection.close()
         self.listener = Listener(self.snapshot, on_change=on_clients_changed)
         self.listener.start()
         self.listener.ready.wait(10)
         self.writer.start()
+        max_bytes = self._spool_max_bytes or settings.RADIUS_SPOOL_MAX_MB * 1024 * 1024
+        self.spool, orphans = spooling.open_spools(self._spool_dir or settings.RADIUS_SPOOL_DIR,
+                                                   max_bytes=max_bytes)
+        self.spool_writers = [
+            spooling.SpoolWriter(spool, self._apply_spooled, self._spool_position,
+                                 drain_and_exit=spool is not self.spool)
+            for spool in (self.spool, *orphans)
+        ]
+        for writer in self.spool_writers:
+            writer.start()
 
     def stop(self) -> None:
         if self.listener is not None:
             self.listener.stop()
+        for writer in self.spool_writers:
+            writer.stop()  # what it has not applied stays spooled for the next start
+        if self.spool is not None:
+            self.spool.close()
         self.writer.stop()
+
+    def accounting_settled(self) -> bool:
+        """Every acknowledged accounting record is in PostgreSQL."""
+        return all(writer.idle for writer in self.spool_writers)
 
     # ------------------------------------------------------------------ authorization
 
@@ -194,8 +238,11 @@ class PortalPolicy(Policy):
             attributes = [a for a in attributes if a[0] != "Framed-Pool"]
             attributes.append(("Framed-IP-Address", sub.static_ipv4))
         else:
-            name = walled_garden()[0] if walled else plan.ip_pool_name
+            name = walled_garden()[0] if walled else (sub.pool_name or plan.ip_pool_name)
             pool = self._pool(self.snapshot.ipv4_pools, nas, name, walled)
+            if pool is None and sub.pool_name and not walled:  # a pool defined on the NAS
+                attributes = [a for a in attributes if a[0] != "Framed-Pool"]
+                attributes.append(("Framed-Pool", sub.pool_name))
             if pool is not None:
                 address = services.allocate_address(Subscriber(pk=sub.id), Ipv4Pool(pk=pool.id),
                                                     nas=None)
@@ -231,21 +278,89 @@ class PortalPolicy(Policy):
     # ------------------------------------------------------------------ accounting
 
     def account_batch(self, requests: list[AccountingRequest]) -> list[bool]:
-        records = []
+        """Spool the batch (one write, one fsync) and acknowledge it; nothing is acknowledged
+        when the spool is full (or the write fails). Starts and Stops update this process's
+        live sessions at once; other processes learn them when the spool writer commits."""
+        nas_by_client = self.snapshot.nas_by_client
+        nas_seen = self.writer.nas_seen
+        bodies, results, starts_stops = [], [], []
         for request in requests:
-            nas = self.snapshot.nas_by_client.get(request.client)
+            nas = nas_by_client.get(request.client)
             if nas is None:
-                records.append(None)
+                results.append(False)
                 continue
-            self.writer.nas_seen[nas.id] = request.received_at
-            records.append(self._record(request, nas))
-        stored = [r for r in records if r is not None]
+            nas_seen[nas.id] = request.received_at
+            ip = request.source[0].encode()
+            bodies.append(_SPOOLED.pack(request.received_at, nas.id, nas.tenant_id,
+                                        nas.organization_id or -1, len(ip))
+                          + ip + request.packet.data)
+            results.append(True)
+            status = request.packet.first.get(ACCT_STATUS_TYPE)
+            if status in (_START, _STOP):
+                starts_stops.append((request, nas, status == _START))
+        if bodies:
+            try:
+                self.spool.append(bodies)
+            except spooling.SpoolFull as exc:
+                now = time.monotonic()
+                if now >= self._spool_full_warned:
+                    self._spool_full_warned = now + 10.0
+                    logging.getLogger(__name__).warning(
+                        "accounting spool full (%s): not answering accounting", exc)
+                return [False] * len(requests)
+        for request, nas, start in starts_stops:
+            sub = self.snapshot.subscribers.get((nas.tenant_id, request.username or ""))
+            if sub is not None:
+                if start:
+                    self.snapshot.session_opened(sub.id, request.unique_session_id)
+                else:
+                    self.snapshot.session_closed(sub.id, request.unique_session_id)
+        return results
+
+    def _apply_spooled(self, bodies: list[bytes], spool_id: str, position: tuple) -> None:
+        """Store spooled records and the spool position in one transaction (spool writer)."""
+        codec, size = self.codec, _SPOOLED.size
+        records = []
+        for body in bodies:
+            received_at, nas_id, tenant_id, org_id, ip_length = _SPOOLED.unpack_from(body)
+            packet = decode(body[size + ip_length:])
+            if packet.__class__ is str:  # it was valid when spooled; this cannot happen
+                log.error("unreadable spooled accounting record: %s", packet)
+                continue
+            ip = body[size:size + ip_length].decode()
+            request = AccountingRequest(packet, None, (ip, 0), received_at, codec)
+            records.append(self._record(
+                request, _SpooledNas(nas_id, tenant_id, None if org_id < 0 else org_id)))
         try:
-            accounting.store_batch(stored, now=datetime.now(UTC))
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    # One spool at a time, across processes and machines: records of one
+                    # session may sit in several spools (NAS source ports differ), and two
+                    # concurrent first writes of a session would race on its open row.
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPLY_LOCK])
+                accounting.store_batch(accounting.coalesce(records), now=datetime.now(UTC))
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "INSERT INTO radius_server_spoolmark (spool, segment, position, "
+                        "updated_at) VALUES (%s, %s, %s, now()) ON CONFLICT (spool) DO UPDATE "
+                        "SET segment = EXCLUDED.segment, position = EXCLUDED.position, "
+                        "updated_at = EXCLUDED.updated_at",
+                        [spool_id, position[0], position[1]])
         except Exception:
-            connection.close()  # a broken connection is replaced on the next batch
+            connection.close()  # a broken connection is replaced on the next attempt
             raise
-        return [r is not None for r in records]
+
+    @staticmethod
+    def _spool_position(spool_id: str) -> tuple[int, int] | None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT segment, position FROM radius_server_spoolmark "
+                               "WHERE spool = %s", [spool_id])
+                row = cursor.fetchone()
+        except Exception:
+            connection.close()
+            raise
+        return None if row is None else (row[0], row[1])
 
     def _record(self, request: AccountingRequest, nas) -> accounting.AcctRecord:
         cause = request.terminate_cause

@@ -35,7 +35,7 @@ _SUBSCRIBER_FIELDS = (
     "id", "tenant_id", "organization_id", "username", "password_encrypted", "status", "plan_id",
     "expires_at", "activated_at", "mac_address", "bind_mac_on_first_login", "nas_ip",
     "static_ipv4", "ipv6_prefix", "simultaneous_use", "speed_override_down_kbps",
-    "speed_override_up_kbps",
+    "speed_override_up_kbps", "ip_pool_name",
 )
 
 
@@ -58,16 +58,17 @@ class Sub:
     simultaneous_use: int | None
     down_kbps: int | None
     up_kbps: int | None
+    pool_name: str = ""
     _password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_row(cls, row: tuple) -> Sub:
         (pk, tenant_id, org_id, username, token, status, plan_id, expires_at, activated_at, mac,
-         bind_mac, nas_ip, static_ipv4, ipv6_prefix, simultaneous_use, down, up) = row
+         bind_mac, nas_ip, static_ipv4, ipv6_prefix, simultaneous_use, down, up, pool) = row
         return cls(pk, tenant_id, org_id, username, token, status, plan_id,
                    expires_at.timestamp() if expires_at else None, activated_at,
                    normalize_mac(mac) if mac else "", bind_mac, nas_ip, static_ipv4,
-                   ipv6_prefix or "", simultaneous_use, down, up)
+                   ipv6_prefix or "", simultaneous_use, down, up, pool or "")
 
     def password(self) -> str:
         """Decrypted on first use and kept: Fernet costs ~20 us, a login must not pay it."""
@@ -257,17 +258,28 @@ class Snapshot:
                 continue
             sub_id = int(sub_text)
             if sign == "+":
-                self.live.setdefault(sub_id, set()).add(uid)
-                pending = self.pending.get(sub_id)
-                if pending:  # the Start of a login we accepted: its reservation is now a session
-                    oldest = min(pending, key=pending.get)
-                    del pending[oldest]
+                self.session_opened(sub_id, uid)
             elif sign == "-":
-                sessions = self.live.get(sub_id)
-                if sessions is not None:
-                    sessions.discard(uid)
-                    if not sessions:
-                        self.live.pop(sub_id, None)
+                self.session_closed(sub_id, uid)
+
+    def session_opened(self, sub_id: int, uid: str) -> None:
+        """A session started: from this process's spool at once, or from a commit notice
+        (which for our own Starts arrives later and must not consume a second reservation)."""
+        sessions = self.live.setdefault(sub_id, set())
+        if uid in sessions:
+            return
+        sessions.add(uid)
+        pending = self.pending.get(sub_id)
+        if pending:  # the Start of a login we accepted: its reservation is now a session
+            oldest = min(pending, key=pending.get)
+            pending.pop(oldest, None)
+
+    def session_closed(self, sub_id: int, uid: str) -> None:
+        sessions = self.live.get(sub_id)
+        if sessions is not None:
+            sessions.discard(uid)
+            if not sessions:
+                self.live.pop(sub_id, None)
 
 
 def connection_kwargs() -> dict:
@@ -323,9 +335,10 @@ class Listener(threading.Thread):
             if note.channel == SESSION_CHANNEL:
                 snapshot.apply_session_notice(note.payload)
                 continue
-            kind, _, pk = note.payload.partition(":")
-            if pk.isdigit():
-                changed.setdefault(kind, set()).add(int(pk))
+            kind, _, pks = note.payload.partition(":")  # "<kind>:<id>[,<id>...]"
+            ids = {int(pk) for pk in pks.split(",") if pk.isdigit()}
+            if ids:
+                changed.setdefault(kind, set()).update(ids)
         if not changed:
             return
         try:

@@ -334,9 +334,9 @@ class Policy(ABC):
     """The product side of the server. Every method may be called from engine threads.
 
     ``authorize`` runs in the receive loop (or an auth worker thread when the server has
-    ``auth_workers``); ``account_batch`` runs in an accounting thread (several overlap, each
-    with the records of its own sessions) with every request collected since that thread's
-    previous batch, so one transaction can store them all.
+    ``auth_workers``); ``account_batch`` runs in an accounting thread (one by default; with
+    ``accounting_workers`` > 1 each gets the records of its own sessions) with every request
+    collected since that thread's previous batch, so one write can make them all durable.
     """
 
     @abstractmethod

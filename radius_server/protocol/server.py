@@ -60,7 +60,7 @@ class ServerConfig:
     max_request_time: float = 5.0
     accounting_batch_max: int = 512
     accounting_batch_delay: float = 0.0
-    accounting_workers: int = 4  # overlapping commits; one session always goes to one worker
+    accounting_workers: int = 1  # more overlap slow stores; one session stays on one worker
     status_server_per_second: int = 20
     min_interim_interval: int = 60  # RFC 2869 §5.16
 

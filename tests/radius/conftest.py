@@ -8,10 +8,12 @@ the world, so the server's own connections see it.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -24,6 +26,7 @@ from modules.subscribers.models import Subscriber
 from radius_server.management.commands.radius_server import PortalRadiusServer
 from radius_server.portal_policy import PortalPolicy
 from radius_server.protocol import ServerConfig
+from radius_server.snapshot import connection_kwargs
 
 PASSWORD = "Pa55-word!"
 
@@ -67,6 +70,28 @@ def radius_world(transactional_db):
     return world
 
 
+@contextmanager
+def database_refused():
+    """PostgreSQL refuses the server's connections (and drops the ones it has) meanwhile;
+    the test's own connection stays."""
+    name = connection.settings_dict["NAME"]
+    params = {**connection_kwargs(), "dbname": "postgres"}
+
+    def allow(allowed: bool) -> None:
+        with psycopg.connect(**params, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS {allowed}')
+
+    connection.ensure_connection()
+    allow(False)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        yield
+    finally:
+        allow(True)
+
+
 class Running:
     def __init__(self, server, policy):
         self.server = server
@@ -82,6 +107,10 @@ class Running:
             time.sleep(0.02)
         time.sleep(0.3)  # the batch being written when the queue emptied
 
+    def settle(self, timeout: float = 10.0):
+        """Wait until every acknowledged accounting record has reached PostgreSQL."""
+        assert self.wait_for(self.policy.accounting_settled, timeout), "spool not applied"
+
     def wait_for(self, predicate, timeout: float = 5.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -92,12 +121,12 @@ class Running:
 
 
 @pytest.fixture
-def radius(radius_world, settings):
+def radius(radius_world, settings, tmp_path):
     # Tasks run inline (eagerly); a NAS that is not listening must not stall the test.
     settings.RADIUS_COA_TIMEOUT = 0.3
     settings.RADIUS_COA_ATTEMPTS = 1
     celery_app.conf.task_always_eager = True
-    policy = PortalPolicy(log_decisions=False)
+    policy = PortalPolicy(log_decisions=False, spool_dir=str(tmp_path / "spool"))
     policy.writer.flush_interval = 0.05
     policy.start()
     config = ServerConfig(host="127.0.0.1", auth_port=0, acct_port=0, reuse_port=False)

@@ -1,9 +1,11 @@
-"""Accounting over UDP: sessions, 64-bit counters, idempotency, On/Off, FUP, DB outage."""
+"""Accounting over UDP: sessions, 64-bit counters, idempotency, On/Off, FUP, the spool
+(acknowledged while PostgreSQL is down, silent when full) and interim coalescing."""
 
-import time
+from datetime import UTC, datetime, timedelta
 
-from django.db import connection
+import pytest
 
+from modules.networking import accounting
 from modules.networking.models import (
     CycleUsage,
     DailyUsage,
@@ -15,7 +17,11 @@ from modules.networking.models import (
 from modules.networking.services import sync_pool_addresses
 from modules.subscribers.models import Subscriber
 from radius_server.protocol import constants as c
+from tests.networking.partitioned import sessions_table  # noqa: F401
 from tests.radius.client import accounting_request, exchange
+from tests.radius.conftest import database_refused
+
+pytestmark = pytest.mark.usefixtures("sessions_table")
 
 GIB = 1 << 30
 
@@ -23,6 +29,7 @@ GIB = 1 << 30
 def _send(radius, *args, **kwargs):
     reply = exchange(accounting_request(*args, **kwargs), radius.acct_port)
     assert reply is not None and reply.code == c.ACCOUNTING_RESPONSE
+    radius.settle()  # the response came from the spool; wait for PostgreSQL
     return reply
 
 
@@ -104,22 +111,83 @@ def test_quota_crossing_alerts_once_each_and_limits_the_subscriber(radius):
         (Subscriber.objects.get(username="alice").tenant_id, "alice")].status == "limited")
 
 
-def test_no_response_while_the_database_fails_and_nothing_acknowledged_is_lost(radius):
+def test_accounting_is_acknowledged_while_postgresql_is_down_and_stored_after(radius):
     _send(radius, "Start", "alice", "S-600")
-    # Kill every server connection: the next accounting batch fails on a dead connection.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                       "datname = current_database() AND pid <> pg_backend_pid()")
-    interim = accounting_request("Interim-Update", "alice", "S-600", input_octets=777,
-                                 output_octets=888, session_time=60)
-    assert exchange(interim, radius.acct_port, timeout=1.0) is None  # not stored: no answer
-    assert radius.policy and RadiusSession.objects.get(session_id="S-600").input_octets == 0
-    # The NAS retransmits the same packet; the server reconnects, stores, then answers.
-    reply = None
-    deadline = time.monotonic() + 10
-    while reply is None and time.monotonic() < deadline:
-        reply = exchange(interim, radius.acct_port, timeout=1.0)
-    assert reply is not None and reply.code == c.ACCOUNTING_RESPONSE
+    alice = Subscriber.objects.get(username="alice")
+    with database_refused():
+        interim = accounting_request("Interim-Update", "alice", "S-600", input_octets=777,
+                                     output_octets=888, session_time=60)
+        reply = exchange(interim, radius.acct_port)
+        assert reply is not None and reply.code == c.ACCOUNTING_RESPONSE
+        start = accounting_request("Start", "alice", "S-601")
+        assert exchange(start, radius.acct_port) is not None
+        assert RadiusSession.objects.get(session_id="S-600").input_octets == 0
+        assert not RadiusSession.objects.filter(session_id="S-601").exists()
+        # simultaneous use already counts the spooled Start
+        assert len(radius.policy.snapshot.live.get(alice.pk, ())) == 2
+        assert exchange(interim, radius.acct_port) is not None  # a retransmit: cached reply
+    radius.settle(timeout=30)
     session = RadiusSession.objects.get(session_id="S-600")
     assert (session.input_octets, session.output_octets) == (777, 888)
-    assert radius.server.counters.snapshot()["drops"].get("accounting_not_stored", 0) >= 1
+    assert RadiusSession.objects.get(session_id="S-601").stopped_at is None
+    assert DailyUsage.objects.get(subscriber=alice).input_octets == 777
+
+
+def test_a_full_spool_answers_nothing_until_it_drains(radius):
+    spool = radius.policy.spool
+    with database_refused():
+        _ack = exchange(accounting_request("Start", "alice", "S-700"), radius.acct_port)
+        assert _ack is not None
+        spool.max_bytes = spool.pending_bytes  # full: the next record does not fit
+        interim = accounting_request("Interim-Update", "alice", "S-700", input_octets=5,
+                                     output_octets=6, session_time=60)
+        assert exchange(interim, radius.acct_port, timeout=1.0) is None
+        assert radius.server.counters.snapshot()["drops"]["accounting_not_stored"] >= 1
+    radius.settle(timeout=30)  # applied: room again, so the NAS's retransmit is stored
+    reply = exchange(interim, radius.acct_port)
+    assert reply is not None and reply.code == c.ACCOUNTING_RESPONSE
+    radius.settle()
+    session = RadiusSession.objects.get(session_id="S-700")
+    assert (session.input_octets, session.output_octets) == (5, 6)
+
+
+def _records(radius_world, username: str) -> list:
+    nas = radius_world.nas
+    day = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+
+    def record(status, minutes, octets_in=None, octets_out=None):
+        return accounting.AcctRecord(
+            status=status, unique_id=f"u-{username}", session_id=f"S-{username}",
+            username=username, tenant_id=radius_world.tenant.pk, nas_id=nas.pk,
+            nas_org_id=nas.organization_id, nas_ip="127.0.0.1",
+            event_time=day + timedelta(minutes=minutes),
+            session_time=None if octets_in is None else minutes * 60,
+            input_octets=octets_in, output_octets=octets_out)
+
+    return [record("Start", 0), record("Interim-Update", 5, 100, 1000),
+            record("Interim-Update", 10, 300, 900),  # a counter going back (a NAS glitch)
+            record("Interim-Update", 15, 250, 5000),
+            record("Interim-Update", 24 * 60, 900, 7000),  # the next day: not merged
+            record("Interim-Update", 24 * 60 + 5, 1000, 7500),
+            record("Stop", 24 * 60 + 10, 1200, 8000)]
+
+
+def test_coalesced_interims_give_the_same_counters_as_each_record(radius_world):
+    radius_world.subscriber("bob")
+    for record in _records(radius_world, "alice"):
+        accounting.store_batch([record])
+    folded = accounting.coalesce(_records(radius_world, "bob"))
+    assert [r.status for r in folded] == ["Start", "Interim-Update", "Stop"]
+    accounting.store_batch(folded)
+
+    def outcome(username):
+        session = RadiusSession.objects.get(username=username)
+        return ((session.input_octets, session.output_octets, session.session_time,
+                 session.stopped_at, session.updated_at),
+                sorted(DailyUsage.objects.filter(subscriber__username=username)
+                       .values_list("day", "input_octets", "output_octets")),
+                sorted(CycleUsage.objects.filter(subscriber__username=username)
+                       .values_list("cycle_start", "octets")))
+
+    assert outcome("alice") == outcome("bob")
+    assert outcome("alice")[0][:2] == (1200, 8000)

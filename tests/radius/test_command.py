@@ -10,9 +10,9 @@ from pathlib import Path
 
 from django.db import connection
 
-from modules.networking.models import AuthLog
+from modules.networking.models import AuthLog, RadiusSession
 from tests.radius.client import access_request, accounting_request, exchange, radclient
-from tests.radius.conftest import PASSWORD
+from tests.radius.conftest import PASSWORD, database_refused
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,11 +31,16 @@ def _free_port_pair() -> int:
             return port
 
 
-def test_two_processes_share_the_ports_and_flush_the_auth_log_on_stop(radius_world):
-    port = _free_port_pair()
+def _server_env(spool_dir) -> dict:
     db = connection.settings_dict
-    env = dict(os.environ, DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/"
-                                        f"{db['NAME']}", CELERY_TASK_ALWAYS_EAGER="0")
+    return dict(os.environ, DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/"
+                                         f"{db['NAME']}", CELERY_TASK_ALWAYS_EAGER="0",
+                RADIUS_SPOOL_DIR=str(spool_dir))
+
+
+def test_two_processes_share_the_ports_and_flush_the_auth_log_on_stop(radius_world, tmp_path):
+    port = _free_port_pair()
+    env = _server_env(tmp_path / "spool")
     server = subprocess.Popen(
         [sys.executable, "manage.py", "radius_server", "--auth", f"127.0.0.1:{port}",
          "--acct", f"127.0.0.1:{port + 1}", "--processes", "2"],
@@ -62,3 +67,49 @@ def test_two_processes_share_the_ports_and_flush_the_auth_log_on_stop(radius_wor
     assert "accept user=alice nas=127.0.0.1" in output
     assert "reject user=alice nas=127.0.0.1 mac=- reason=wrong_password" in output
     assert output.count("radius server stopped") == 2
+
+
+def _serve(port: int, env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "a") as output:
+        server = subprocess.Popen(
+            [sys.executable, "manage.py", "radius_server", "--auth", f"127.0.0.1:{port}",
+             "--acct", f"127.0.0.1:{port + 1}", "--processes", "1", "--quiet-decisions"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if exchange(access_request("alice", password=PASSWORD), port, timeout=0.5) is not None:
+            return server
+    server.kill()
+    server.wait(10)
+    raise AssertionError(log.read_text()[-2000:])
+
+
+def test_acknowledged_accounting_survives_a_kill_and_is_replayed_at_start(radius_world,
+                                                                           tmp_path):
+    port = _free_port_pair()
+    env = _server_env(tmp_path / "spool")
+    log = tmp_path / "server.log"
+    server = _serve(port, env, log)
+    try:
+        with database_refused():  # the record can only be in the spool when it is answered
+            interim = accounting_request("Interim-Update", "alice", "K-1", input_octets=4242,
+                                         output_octets=4343, session_time=60)
+            assert exchange(interim, port + 1) is not None
+            server.kill()
+            server.wait(30)
+        assert not RadiusSession.objects.filter(session_id="K-1").exists()
+        server = _serve(port, env, log)  # replays the spool, then answers as before
+        deadline = time.monotonic() + 30
+        while not RadiusSession.objects.filter(session_id="K-1").exists():
+            assert time.monotonic() < deadline, "the spooled record was not replayed"
+            time.sleep(0.1)
+        session = RadiusSession.objects.get(session_id="K-1")
+        assert (session.input_octets, session.output_octets) == (4242, 4343)
+        # a retransmit after the restart changes nothing
+        assert exchange(interim, port + 1) is not None
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    assert server.returncode == 0, log.read_text()[-2000:]
+    assert RadiusSession.objects.filter(session_id="K-1").count() == 1
+    assert RadiusSession.objects.get(session_id="K-1").input_octets == 4242

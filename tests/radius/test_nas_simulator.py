@@ -31,6 +31,7 @@ def test_simulator_logs_in_accounts_and_answers_disconnect(radius_world, request
     assert not sim.login("alice", "wrong", "pap")
     sim.tick()
     sim.tick()
+    radius.settle()  # acknowledged accounting reaches PostgreSQL from the spool
     live = RadiusSession.objects.filter(stopped_at__isnull=True)
     assert sorted(live.values_list("username", flat=True)) == ["alice", "bob", "carol"]
     assert all(s.output_octets > 0 for s in live)
@@ -50,6 +51,7 @@ def test_simulator_logs_in_accounts_and_answers_disconnect(radius_world, request
         sim.stopping.set()
     for session in list(sim.sessions.values()):
         sim.logout(session)
+    radius.settle()
     assert not RadiusSession.objects.filter(stopped_at__isnull=True).exists()
     radius.flush_log()
     assert AuthLog.objects.filter(outcome="accept").count() == 3
