@@ -36,7 +36,7 @@ class SubscriberForm(forms.ModelForm):
         fields = [
             "organization", "username", "name", "mobile", "email", "address", "area", "city",
             "state", "pincode", "tax_number", "plan", "auto_renew", "connection_type", "nas_ip",
-            "mac_address", "bind_mac_on_first_login", "static_ipv4", "ipv6_prefix",
+            "mac_address", "bind_mac_on_first_login", "ip_pool_name", "static_ipv4", "ipv6_prefix",
             "simultaneous_use", "cpe", "speed_override_down_kbps", "speed_override_up_kbps",
             "notes",
         ]

@@ -14,8 +14,11 @@ Column format (also the downloadable template, see `TEMPLATE_HEADERS`):
   are row errors. Existing subscribers are never updated by an import.
 - Passwords are accepted in clear and stored encrypted; exports never contain them.
 
-Speed: every lookup (organizations, plans, existing usernames) is one query per file, rows are
-validated in Python, inserted with `bulk_create`, and the dry run does not write at all.
+Speed (100,000 rows a pass): every lookup (organizations, plans, existing usernames) is one
+query per file; a row skips import-export's generic per-row work that a create-only import does
+not need (instance loader, diff, the field walk recomputed per row, `full_clean`) but keeps its
+per-column validation and row results; passwords are encrypted per batch; rows are inserted with
+`bulk_create` and their audit rows with one INSERT per batch; the dry run does not write at all.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from import_export import fields, resources
@@ -34,7 +39,8 @@ from modules.plans.cells import neutralize, unescape_cell
 from modules.plans.models import Plan
 from modules.plans.selectors import available_to_organization, sellable_plans
 from modules.plans.services import tenant_zone
-from modules.subscribers.models import StatusChange, Subscriber
+from modules.subscribers.crypto import encrypt_passwords
+from modules.subscribers.models import Subscriber
 from modules.subscribers.validation import (
     normalize_email,
     normalize_ip,
@@ -53,6 +59,7 @@ TEMPLATE_HEADERS = [
 REQUIRED_HEADERS = {"username", "password", "name"}
 EXPORT_HEADERS = [h for h in TEMPLATE_HEADERS if h != "password"]
 IMPORTABLE_STATUSES = {"new", "active", "suspended", "expired"}
+CONNECTION_TYPES = set(Subscriber.ConnectionType.values)
 PREVIEW_ROWS = 500
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
@@ -127,19 +134,50 @@ class SubscriberResource(resources.ModelResource):
             ).values_list("username", flat=True))
         self.seen: set[str] = set()
         self.available: dict[int, set[int]] = {}
+        self.import_fields = self.get_import_fields()
+        blank = Subscriber(tenant_id=self.tenant_id)
+        self.blank = {k: v for k, v in blank.__dict__.items() if k != "_state"}
 
     def init_instance(self, row=None):
-        return Subscriber(tenant_id=self.tenant_id)
+        """A blank subscriber copied from one built per file: the model constructor walks
+        every field and its default, ~20 times the cost, once per row."""
+        subscriber = Subscriber.__new__(Subscriber)
+        subscriber.__dict__.update(self.blank)
+        subscriber._state = ModelState()
+        return subscriber
+
+    def import_row(self, row, instance_loader, **kwargs):
+        """One create-only row: the per-column validation and the row result of
+        import-export's `import_row`, without its instance loader, diff and `full_clean`."""
+        result = RowResult()
+        try:
+            instance = self.init_instance(row)
+            result.import_type = RowResult.IMPORT_TYPE_NEW
+            self.import_instance(instance, row, **kwargs)
+            self.save_instance(instance, True, row, **kwargs)
+            result.object_repr = instance.username
+            if self._meta.store_instance or kwargs.get("retain_instance_in_row_result"):
+                result.instance = instance
+            self.after_import_row(row, result, **kwargs)
+        except ValidationError as exc:
+            result.import_type = RowResult.IMPORT_TYPE_INVALID
+            result.validation_error = exc
+        except Exception as exc:  # reported on the row, like import-export does
+            result.import_type = RowResult.IMPORT_TYPE_ERROR
+            result.errors.append(self.get_error_result_class()(
+                exc, row=row, number=kwargs.get("row_number")))
+        return result
 
     # Per row: widgets set raw text, then one validation pass reports every bad column ---
     def import_instance(self, instance, row, **kwargs):
         for key in row:
             row[key] = unescape_cell(row[key])
         errors: dict[str, list[str]] = {}
-        try:
-            super().import_instance(instance, row, **kwargs)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+        for field in self.import_fields:
+            try:
+                self.import_field(field, instance, row)
+            except ValueError as exc:
+                errors[field.attribute] = [str(exc)]
         self._validate(instance, errors)
         if errors:
             raise ValidationError(errors)
@@ -211,7 +249,7 @@ class SubscriberResource(resources.ModelResource):
     def _choices_and_numbers(self, sub, errors):
         if sub.connection_type in ("", None):
             sub.connection_type = Subscriber.ConnectionType.PPPOE
-        elif sub.connection_type not in Subscriber.ConnectionType.values:
+        elif sub.connection_type not in CONNECTION_TYPES:
             errors.setdefault("connection_type", []).append(
                 f"Use one of {', '.join(Subscriber.ConnectionType.values)}.")
         status = (sub.status or "new").lower()
@@ -273,25 +311,53 @@ class SubscriberResource(resources.ModelResource):
             moment = datetime.combine(day, time(23, 59, 59))
         return moment if timezone.is_aware(moment) else timezone.make_aware(moment, self.zone)
 
-    # Saving: encrypt only when it will be kept; the dry run writes nothing -------------
-    def before_save_instance(self, instance, row, **kwargs):
-        if not self.dry_run:
-            instance.set_password(instance.password_clear)
-
+    # Saving: encrypt only what will be kept, per batch; the dry run writes nothing -------
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None,
                     result=None):
-        if dry_run:
-            self.create_instances.clear()
-            return
         created = list(self.create_instances)
-        super().bulk_create(using_transactions, dry_run, raise_errors, batch_size, result)
-        actor_id = self.user.pk if self.user is not None else None
-        StatusChange.objects.bulk_create([
-            StatusChange(subscriber_id=s.pk, from_status="new", to_status=s.status,
-                         action="import", actor_id=actor_id)
-            for s in created if s.pk
-        ], batch_size=batch_size)
-        self.imported_ids += [s.pk for s in created if s.pk]
+        self.create_instances.clear()
+        if dry_run or not created:
+            return
+        try:
+            self.copy_rows(created)
+        except Exception as exc:  # the whole import rolls back, like a failed bulk_create
+            self.handle_import_error(result, exc, raise_errors)
+            return
+        self.record_import(created)
+        self.imported_ids += [s.pk for s in created]
+
+    def copy_rows(self, subscribers: list[Subscriber]) -> None:
+        """Write a validated batch with COPY: `bulk_create` prepares each of ~30 fields of
+        each row through the field API, several times the cost of the insert itself. The ids
+        are drawn from the table's sequence first, so the rows know them (audit rows)."""
+        fields = Subscriber._meta.concrete_fields
+        now = timezone.now()
+        tokens = encrypt_passwords([s.password_clear for s in subscribers])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence('subscribers_subscriber', "
+                           "'id')) FROM generate_series(1, %s)", [len(subscribers)])
+            ids = [pk for (pk,) in cursor.fetchall()]
+            for subscriber, pk, token in zip(subscribers, ids, tokens, strict=True):
+                subscriber.pk, subscriber.password_encrypted = pk, token
+                subscriber.created_at = subscriber.updated_at = now
+                subscriber._state.adding = False
+            columns = ", ".join(f'"{f.column}"' for f in fields)
+            with cursor.copy(f"COPY subscribers_subscriber ({columns}) FROM STDIN") as copy:
+                for subscriber in subscribers:
+                    copy.write_row([getattr(subscriber, f.attname) for f in fields])
+
+    def record_import(self, subscribers: list[Subscriber]) -> None:
+        """The audit row of each imported subscriber, in one INSERT (no model per row)."""
+        if not subscribers:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO subscribers_statuschange (subscriber_id, from_status, to_status, "
+                "action, reason, actor_id, created_at) "
+                "SELECT row.id, 'new', row.status, 'import', '', %s, %s "
+                "FROM unnest(%s::bigint[], %s::text[]) AS row(id, status)",
+                [self.user.pk if self.user is not None else None, timezone.now(),
+                 [s.pk for s in subscribers], [s.status for s in subscribers]])
 
     # Export (import-export's own, for modest selections; big exports stream) -----------
     def export_field(self, field, instance, **kwargs):

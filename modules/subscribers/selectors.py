@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from modules.core import scope
+from modules.core.models import Organization
 from modules.subscribers.models import Subscriber
 from modules.subscribers.validation import MAC_LIKE, normalize_mac, normalize_mobile
 
@@ -35,6 +37,35 @@ def register_daily_list(name: str, label: str, narrow: Callable[[QuerySet], Quer
 
 def extra_lists() -> list[tuple[str, str]]:
     return [(name, label) for name, (label, _) in _extra_lists.items()]
+
+
+def visible_to(qs: QuerySet, user) -> QuerySet:
+    """The user's scope as predicates the list indexes serve.
+
+    A subscriber carries its tenant, so a whole-ISP scope is `tenant_id = X` (no join on
+    organizations, and every list index leads with tenant_id); a partner's subtree adds its
+    organization ids as a literal list (one small query), which the planner estimates well
+    whatever the statistics of the organization table.
+    """
+    roots = scope.scope_roots(user)
+    whole = sorted({r.tenant_id for r in roots if r.depth == 1})
+    parts = [r for r in roots if r.depth != 1 and r.tenant_id not in whole]
+    if not (whole or parts):
+        return qs.none()
+    allowed = Q(tenant_id__in=whole) if whole else None
+    if parts:
+        cached = getattr(user, "_subscriber_scope_orgs", None)
+        if cached is None:
+            cached = list(Organization.objects.filter(scope.subtree_q(parts))
+                          .values_list("tenant_id", "pk"))
+            user._subscriber_scope_orgs = cached
+        for tenant_id in sorted({t for t, _ in cached}):
+            branch = Q(tenant_id=tenant_id,
+                       organization_id__in=[pk for t, pk in cached if t == tenant_id])
+            allowed = branch if allowed is None else allowed | branch
+        if allowed is None:
+            return qs.none()
+    return qs.filter(allowed)
 
 
 def expiring_within(qs: QuerySet, days: int, now=None) -> QuerySet:
