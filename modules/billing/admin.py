@@ -262,6 +262,7 @@ class BillingSettingsAdmin(TenantSettingsAdmin):
                     "proration",
                     "cycle",
                     "reminder_days",
+                    "unpaid_access_mode",
                 )
             },
         ),
@@ -692,7 +693,8 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 @admin.register(OutboundMessage)
 class OutboundMessageAdmin(ReadOnlyAdmin):
     scope_field = "subscriber__organization"
-    list_display = ["created_at", "event", "channel", "recipient", "status"]
+    list_display = ["created_at", "event", "channel", "recipient", "status", "attempts",
+                    "sent_at", "last_error"]
     list_filter = ["event", "channel", "status"]
 
 

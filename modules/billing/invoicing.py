@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from modules.billing import ledger, tax
+from modules.billing import bulk, ledger, tax
 from modules.billing.models import (
     Allocation,
     BillingSettings,
@@ -23,12 +23,13 @@ from modules.billing.models import (
     LineTax,
     Proforma,
 )
-from modules.billing.money import BillingError, parse_amount
+from modules.billing.money import BillingError, parse_amount, round_money
 from modules.billing.numbering import take_numbers
-from modules.billing.selectors import billing_settings
+from modules.billing.selectors import billing_settings, policy_from
 from modules.core import scope
 from modules.plans import selectors as plans_selectors
-from modules.plans.services import tenant_zone
+from modules.plans.models import Plan
+from modules.plans.services import tenant_zone, validity_period
 from modules.settings_hub.selectors import general_settings
 
 
@@ -48,19 +49,22 @@ class BillingContext:
     supplier_state: str
     supplier_tax_number: str
     zone: object
+    policy: object = None  # plans.services.ExpiryPolicy: expiry time of day, calendar cycle
 
     @classmethod
     def for_tenant(cls, tenant_id: int) -> BillingContext:
         from modules.core.models import Tenant
 
         general = general_settings(Tenant.objects.get(pk=tenant_id))
+        settings, zone = billing_settings(tenant_id), tenant_zone(tenant_id)
         return cls(
             tenant_id,
-            billing_settings(tenant_id),
+            settings,
             (general.currency or "INR").upper(),
             general.state,
             general.tax_number,
-            tenant_zone(tenant_id),
+            zone,
+            policy_from(settings, zone),
         )
 
     def today(self, now=None) -> date:
@@ -101,6 +105,26 @@ def plan_line(
         plan_id=plan.pk,
         **({"plan": plan} if price is None else {}),
     )
+
+
+def period_line(ctx: BillingContext, subscriber, plan, start, *, price: Decimal | None = None
+                ) -> tax.LineInput:
+    """The plan's line for the validity bought at `start`. Under a calendar cycle the first
+    period is only part of a cycle: it is charged pro rata by days, unless proration is off.
+    `price` is the subscriber's price when the caller already knows it (batches)."""
+    s = ctx.settings
+    if (ctx.policy is None or ctx.policy.cycle_day is None
+            or plan.validity_unit != Plan.ValidityUnit.MONTHS
+            or s.proration == BillingSettings.Proration.NONE):
+        return plan_line(plan, ctx, price=price)
+    days, whole = validity_period(plan, start, ctx.policy).fraction
+    if days >= whole:
+        return plan_line(plan, ctx, price=price)
+    if price is None:
+        price = plans_selectors.price_for(plan, subscriber.organization)
+    share = round_money(price * days / whole, ctx.currency, s.rounding)
+    return plan_line(plan, ctx, price=share,
+                     description=f"{plan.name} ({days} of {whole} days of the cycle)")
 
 
 def _for_subscriber(line: tax.LineInput, subscriber) -> tax.LineInput:
@@ -149,8 +173,10 @@ def prepare_invoice(
     period_end=None,
     idempotency_key: str | None = None,
     notes: str = "",
+    priced: tuple[tax.TaxResult, bool] | None = None,
 ) -> PreparedInvoice:
-    """An unsaved invoice with its lines and tax components (nothing written yet)."""
+    """An unsaved invoice with its lines and tax components (nothing written yet). `priced` is
+    `price_lines`' answer when the caller already has it (a batch of identical invoices)."""
     if not lines:
         raise BillingError("An invoice needs at least one line.")
     for line in lines:
@@ -158,7 +184,7 @@ def prepare_invoice(
             raise BillingError(
                 "Invoice lines need a price of zero or more and a positive quantity."
             )
-    result, interstate = price_lines(ctx, subscriber, lines)
+    result, interstate = priced or price_lines(ctx, subscriber, lines)
     invoice = Invoice(
         tenant_id=ctx.tenant_id,
         organization_id=subscriber.organization_id,
@@ -220,22 +246,91 @@ def save_invoices(
             inv.status, inv.issue_date, inv.issued_at = Invoice.Status.ISSUED, today, now
             inv.due_date = today + timedelta(days=s.due_days)
             inv.status = status_for(inv.total, inv.amount_paid)
-    invoices = Invoice.objects.bulk_create([p.invoice for p in prepared])
+    invoices = bulk.insert(Invoice, [p.invoice for p in prepared])
     lines = []
     for p in prepared:
         for line, _ in p.lines:
             line.invoice = p.invoice
             lines.append(line)
-    InvoiceLine.objects.bulk_create(lines)
-    LineTax.objects.bulk_create(
-        [
-            LineTax(line=line, name=t.name, rate=t.rate, amount=t.amount)
-            for p in prepared
-            for line, taxes in p.lines
-            for t in taxes
-        ]
-    )
+    bulk.insert(InvoiceLine, lines)
+    components = []
+    for p in prepared:
+        for line, taxes in p.lines:
+            for t in taxes:
+                t.line = line
+                components.append(t)
+    bulk.insert(LineTax, components)
     return invoices
+
+
+def _line_values(result: tax.TaxResult) -> list[tuple[tuple, list[tuple]]]:
+    """`prepare_invoice`'s line and tax columns of a priced result, as row values."""
+    values = []
+    for position, res in enumerate(result.lines, start=1):
+        src = res.source
+        line = (position, src.description[:255], src.plan_id, src.hsn_sac, src.quantity,
+                src.unit_price, src.tax_rate, res.taxable_value.quantize(Decimal("0.01")),
+                res.tax_amount, res.line_total)
+        values.append((line, list(res.components)))
+    return values
+
+
+LINE_COLUMNS = ("invoice_id", "position", "description", "plan_id", "hsn_sac", "quantity",
+                "unit_price", "tax_rate", "taxable_value", "tax_amount", "line_total")
+INVOICE_COLUMNS = (
+    "organization_id", "subscriber_id", "bill_to_name", "bill_to_address", "bill_to_state",
+    "bill_to_tax_number", "number", "sequence", "period_start", "period_end", "is_interstate",
+    "taxable_total", "tax_total", "round_off", "total", "amount_paid", "tax_breakdown",
+    "idempotency_key", "status",
+)
+
+
+def issue_paid_batch(
+    ctx: BillingContext, charges: list[tuple], *, reason: str, now=None
+) -> list[tuple[int, str, Decimal]]:
+    """Issue and write invoices paid in full at once (the renewal run), numbered gap-free in one
+    counter step, as rows without model instances: `charges` are (subscriber, `price_lines`'
+    answer, period start, period end, idempotency key), the answers shared between identical
+    invoices so their lines and taxes are worked out once. Returns (id, number, total) of each
+    invoice, in order; allocations and ledger debits are the caller's."""
+    if not charges:
+        return []
+    now = now or timezone.now()
+    today = ctx.today(now)
+    s = ctx.settings
+    year, numbers = take_numbers(s, "invoice", s.invoice_prefix, today, len(charges))
+    shared = {}  # id(priced) -> (breakdown as Jsonb, line values, status)
+    rows = []
+    for (sub, priced, start, end, key), (number, sequence) in zip(charges, numbers, strict=True):
+        result, interstate = priced
+        facts = shared.get(id(priced))
+        if facts is None:
+            facts = shared[id(priced)] = (
+                bulk.Jsonb(result.breakdown), _line_values(result),
+                status_for(result.total, result.total),
+            )
+        rows.append((sub.organization_id, sub.pk, sub.name, sub.address, sub.state,
+                     sub.tax_number, number, sequence, start, end, interstate,
+                     result.taxable_total, result.tax_total, result.round_off, result.total,
+                     result.total, facts[0], key, facts[2]))
+    ids = bulk.copy_rows(Invoice, INVOICE_COLUMNS, rows, fixed={
+        "tenant_id": ctx.tenant_id, "currency": ctx.currency, "reason": reason,
+        "supplier_state": ctx.supplier_state, "supplier_tax_number": ctx.supplier_tax_number,
+        "fiscal_year": year, "issue_date": today, "issued_at": now,
+        "due_date": today + timedelta(days=s.due_days), "created_at": now,
+    })
+    line_rows, line_taxes = [], []
+    for invoice_id, (_, priced, *_) in zip(ids, charges, strict=True):
+        for line, taxes in shared[id(priced)][1]:
+            line_rows.append((invoice_id, *line))
+            line_taxes.append(taxes)
+    line_ids = bulk.copy_rows(InvoiceLine, LINE_COLUMNS, line_rows)
+    bulk.copy_rows(LineTax, ("line_id", "name", "rate", "amount"), [
+        (line_id, *component)
+        for line_id, taxes in zip(line_ids, line_taxes, strict=True) for component in taxes
+    ])
+    return [(pk, number, charge[1][0].total)
+            for pk, (number, _), charge in zip(ids, numbers, charges, strict=True)]
 
 
 @transaction.atomic

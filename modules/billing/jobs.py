@@ -79,6 +79,7 @@ def send_expiry_reminders(*, now=None, batch_size=1000) -> int:
         )
         if not days or not templates:
             continue
+        link = notify.pay_link(tenant.pk)
         qs = Subscriber.objects.filter(
             tenant=tenant,
             status__in=[S.ACTIVE, S.LIMITED],
@@ -93,7 +94,7 @@ def send_expiry_reminders(*, now=None, batch_size=1000) -> int:
                 {
                     "plan": sub.plan.name if sub.plan else "",
                     "expires": expires.isoformat(),
-                    "pay_link": "",
+                    "pay_link": link,
                 },
                 dedupe_key=f"expiry_reminder:{sub.pk}:{expires.isoformat()}",
                 templates=templates,

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 
+from modules.billing import bulk
 from modules.billing.models import LedgerEntry, Wallet
 from modules.billing.money import BillingError, check_currency, parse_amount
 from modules.billing.selectors import billing_settings, tenant_currency
@@ -142,26 +143,73 @@ def post_many(
                 actor=actor,
             )
         )
-    LedgerEntry.objects.bulk_create(entries)
+    bulk.insert(LedgerEntry, entries)
     _store_balances({pk: balances[pk] for pk in wallets if balances[pk] != wallets[pk].balance})
     for pk, wallet in wallets.items():
         wallet.balance = balances[pk]
     return entries
 
 
+def debit_locked(
+    wallets: dict[int, Wallet],
+    debits: list[tuple[int, Decimal, int, str]],
+    kind: str,
+    source_model,
+    *,
+    settings=None,
+) -> None:
+    """`post_many` of debits for a batch job that already holds the wallets' row locks (the
+    renewal run locks them with its subscribers): the same amount and floor checks, the
+    entries written as rows without model instances. `debits` are (wallet id, amount to take,
+    source id, memo); the wallets' balances are updated in place."""
+    if not debits:
+        return
+    source_type_id = ContentType.objects.get_for_model(source_model).pk
+    balances = {pk: w.balance for pk, w in wallets.items()}
+    floors, checked, rows = {}, set(), []
+    for wallet_id, amount, source_id, memo in debits:
+        wallet = wallets.get(wallet_id)
+        if wallet is None:
+            raise BillingError("Wallet not found.")
+        if (amount, wallet.currency) not in checked:  # a batch repeats a few prices
+            parse_amount(amount, wallet.currency)
+            checked.add((amount, wallet.currency))
+        if wallet_id not in floors:
+            floors[wallet_id] = floor(wallet, settings)
+        new_balance = balances[wallet_id] - amount
+        minimum = floors[wallet_id]
+        if minimum is not None and new_balance < minimum:
+            raise BillingError(
+                f"Insufficient balance in {wallet}: {balances[wallet_id]} {wallet.currency} "
+                f"available above the limit of {minimum}, {amount} needed."
+            )
+        balances[wallet_id] = new_balance
+        rows.append((wallet.tenant_id, wallet.organization_id, wallet_id, -amount, new_balance,
+                     source_id, memo[:255]))
+    bulk.copy_rows(
+        LedgerEntry,
+        ("tenant_id", "organization_id", "wallet_id", "amount", "balance_after", "source_id",
+         "memo"),
+        rows,
+        fixed={"kind": kind, "source_type_id": source_type_id},
+    )
+    changed = {pk: bal for pk, bal in balances.items() if bal != wallets[pk].balance}
+    _store_balances(changed)
+    for pk, bal in changed.items():
+        wallets[pk].balance = bal
+
+
 def _store_balances(balances: dict[int, Decimal]) -> None:
     if not balances:
         return
     table = Wallet._meta.db_table
-    values = ", ".join(["(%s::bigint, %s::numeric)"] * len(balances))
-    params = [x for pk, bal in balances.items() for x in (pk, bal)]
     with connection.cursor() as cursor:
         cursor.execute(
             # Table name from model meta and %s placeholders only: no user text in the SQL.
             f"UPDATE {table} AS w SET balance = v.balance "  # noqa: S608
-            f"FROM (VALUES {values}) AS v(id, balance) "
+            "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, balance) "
             "WHERE w.id = v.id",
-            params,
+            [list(balances), list(balances.values())],
         )
 
 

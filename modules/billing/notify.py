@@ -13,6 +13,22 @@ from modules.settings_hub.models import NotificationTemplate
 log = logging.getLogger("billing.notify")
 
 
+# Self-care owns the pages where a subscriber pays; it registers how to link to them (billing
+# cannot import it: self-care builds on billing).
+_pay_link = None
+
+
+def register_pay_link(builder) -> None:
+    """`builder(tenant_id) -> str`: the absolute URL where the tenant's subscribers pay/renew."""
+    global _pay_link
+    _pay_link = builder
+
+
+def pay_link(tenant_id: int) -> str:
+    """The self-care payment link for the tenant's messages ("" when there is no portal)."""
+    return _pay_link(tenant_id) if _pay_link is not None else ""
+
+
 def _recipient(subscriber, channel: str) -> str:
     return subscriber.email if channel == NotificationTemplate.Channel.EMAIL else subscriber.mobile
 
@@ -63,3 +79,15 @@ def send(
     for message in created:
         log.info("queued %s %s to %s", event, message.channel, message.recipient or "(none)")
     return created
+
+
+def register_outbox() -> None:
+    """Let the notifications module deliver this outbox by email / SMS."""
+    from modules.notifications.outbox import MAX_ATTEMPTS, Envelope, Outbox, register
+
+    register(Outbox(
+        name="subscriber notices",
+        pending=lambda: OutboundMessage.objects.filter(
+            status=OutboundMessage.Status.QUEUED, attempts__lt=MAX_ATTEMPTS).order_by("pk"),
+        envelope=lambda m: Envelope(m.tenant_id, m.channel, m.recipient, m.subject, m.body),
+    ))

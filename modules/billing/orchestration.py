@@ -11,11 +11,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from modules.billing import events, invoicing, ledger
-from modules.billing.invoicing import BillingContext, plan_line, prepare_invoice, save_invoices
+from modules.billing.invoicing import (
+    BillingContext,
+    period_line,
+    plan_line,
+    prepare_invoice,
+    save_invoices,
+)
 from modules.billing.models import BillingSettings, CreditNote, Invoice, Proforma
 from modules.billing.money import BillingError, parse_amount, round_money
 from modules.billing.numbering import take_numbers
 from modules.plans.models import Plan
+from modules.plans.selectors import price_for
 from modules.subscribers import services as subscribers
 
 
@@ -68,7 +75,8 @@ def activate_and_bill(subscriber, *, actor, now=None, require_paid=False, reason
                           action="activate", actor=actor)
     if is_postpaid(ctx, subscriber.plan):
         return Billed(subscriber)
-    invoice, settled = _bill(ctx, subscriber, [plan_line(subscriber.plan, ctx)], actor=actor,
+    line = period_line(ctx, subscriber, subscriber.plan, now)
+    invoice, settled = _bill(ctx, subscriber, [line], actor=actor,
                              reason=Invoice.Reason.ACTIVATION, require_paid=require_paid, now=now,
                              period=(now, subscriber.expires_at))
     return Billed(subscriber, invoice, settled=settled)
@@ -87,8 +95,10 @@ def renew_and_bill(subscriber, *, actor, plan=None, now=None, require_paid=False
     if is_postpaid(ctx, subscriber.plan):
         return Billed(subscriber)
     start = max(now, old_expiry) if old_expiry else now
+    bought_at = old_expiry + timedelta(seconds=1) if old_expiry and old_expiry > now else now
     key = f"renew:{subscriber.pk}:{old_expiry.isoformat() if old_expiry else 'new'}"
-    invoice, settled = _bill(ctx, subscriber, [plan_line(subscriber.plan, ctx)], actor=actor,
+    line = period_line(ctx, subscriber, subscriber.plan, bought_at)
+    invoice, settled = _bill(ctx, subscriber, [line], actor=actor,
                              reason=Invoice.Reason.RENEWAL, require_paid=require_paid, now=now,
                              period=(start, subscriber.expires_at), idempotency_key=key)
     return Billed(subscriber, invoice, settled=settled)
@@ -110,6 +120,27 @@ def unused_value(subscriber, ctx: BillingContext, now) -> Decimal:
     return round_money(last.amount_paid * fraction, ctx.currency, ctx.settings.rounding)
 
 
+def prorated_line(ctx: BillingContext, subscriber, new_plan, unused: Decimal
+                  ) -> tuple[object, Decimal]:
+    """The new plan's invoice line and the credit owed, per the proration setting.
+
+    The new price is what this subscriber pays (a partner's selling price, not the list
+    price): credit — full price, the unused part credited; difference — the price less the
+    unused part, any excess credited; none — full price, nothing credited.
+    """
+    mode = ctx.settings.proration
+    if unused <= 0 or mode == BillingSettings.Proration.NONE:
+        return plan_line(new_plan, ctx), Decimal(0)
+    if mode == BillingSettings.Proration.CREDIT_UNUSED:
+        return plan_line(new_plan, ctx), unused
+    price = price_for(new_plan, subscriber.organization)
+    if unused >= price:
+        return plan_line(new_plan, ctx, price=Decimal(0), description=(
+            f"{new_plan.name} (covered by the unused previous plan)")), unused - price
+    return plan_line(new_plan, ctx, price=price - unused, description=(
+        f"{new_plan.name} (less {unused} unused of the previous plan)")), Decimal(0)
+
+
 @transaction.atomic
 def change_plan_and_bill(subscriber, new_plan, *, actor, now=None, require_paid=False,
                          reason="") -> Billed:
@@ -124,26 +155,13 @@ def change_plan_and_bill(subscriber, new_plan, *, actor, now=None, require_paid=
     subscribers.change_plan(subscriber, new_plan, actor=actor, reason=reason, now=now)
     if was_new or is_postpaid(ctx, new_plan):
         return Billed(subscriber)
-    mode = ctx.settings.proration
+    line, credit = prorated_line(ctx, subscriber, new_plan, unused)
     note = None
-    line = plan_line(new_plan, ctx)
-    if mode == BillingSettings.Proration.CREDIT_UNUSED and unused > 0:
-        why = f"Unused part of the previous plan ({reason or 'plan change'})"
-        note = invoicing.issue_credit_note(subscriber, unused, actor=actor, now=now, reason=why)
-    elif mode == BillingSettings.Proration.CHARGE_DIFFERENCE and unused > 0:
-        if unused >= new_plan.price:
-            excess = unused - new_plan.price
-            line = plan_line(
-                new_plan, ctx, price=Decimal(0),
-                description=f"{new_plan.name} (covered by the unused previous plan)")
-            if excess > 0:
-                note = invoicing.issue_credit_note(
-                    subscriber, excess, actor=actor, now=now,
-                    reason="Unused previous plan above the new price")
-        else:
-            line = plan_line(
-                new_plan, ctx, price=new_plan.price - unused,
-                description=f"{new_plan.name} (less {unused} unused of the previous plan)")
+    if credit > 0:
+        why = (f"Unused part of the previous plan ({reason or 'plan change'})"
+               if ctx.settings.proration == BillingSettings.Proration.CREDIT_UNUSED
+               else "Unused previous plan above the new price")
+        note = invoicing.issue_credit_note(subscriber, credit, actor=actor, now=now, reason=why)
     invoice, settled = _bill(ctx, subscriber, [line], actor=actor,
                              reason=Invoice.Reason.PLAN_CHANGE, require_paid=require_paid,
                              now=now, period=(now, subscriber.expires_at))

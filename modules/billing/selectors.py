@@ -17,6 +17,22 @@ def billing_settings(tenant_or_id) -> BillingSettings:
     return found or BillingSettings(tenant_id=tenant_id)
 
 
+def policy_from(settings: BillingSettings, zone):
+    """The expiry policy plans apply, from the tenant's renewal rules."""
+    from modules.plans.services import ExpiryPolicy
+
+    calendar = settings.cycle == BillingSettings.Cycle.CALENDAR
+    return ExpiryPolicy(zone=zone, expiry_time=settings.expiry_time,
+                        cycle_day=settings.bill_cycle_day if calendar else None)
+
+
+def expiry_policy(tenant_id):
+    """The tenant's expiry policy (registered with plans, which computes every expiry)."""
+    from modules.plans.services import tenant_zone
+
+    return policy_from(billing_settings(tenant_id), tenant_zone(tenant_id))
+
+
 def tenant_currency(tenant_or_id) -> str:
     from modules.core.models import Tenant
 

@@ -7,7 +7,7 @@ from modules.billing import jobs, renewals
 
 @shared_task(name="billing.renew_due")
 def renew_due():
-    return renewals.renew_due()
+    return renewals.renew_due(workers=renewals.WORKERS)
 
 
 @shared_task(name="billing.expire_unrenewed")

@@ -12,8 +12,17 @@ from modules.partners.profiles import GROUP_PREFIX
 
 @receiver(events.plan_sold, dispatch_uid="partners.charge_sale")
 def charge_partner_for_sale(sender, subscriber, plan, action, actor, **kwargs):
-    """A partner's sale debits its wallet at partner price (refusal rolls the sale back)."""
+    """A partner's sale debits its wallet at partner price (refusal rolls the sale back); a sale
+    of a batch is charged with the batch (`charge_partners_for_sales`)."""
+    if kwargs.get("batch"):
+        return
     wallets.charge_sale(subscriber, plan, action=action, actor=actor)
+
+
+@receiver(events.plans_sold, dispatch_uid="partners.charge_sales")
+def charge_partners_for_sales(sender, sales, action, actor, **kwargs):
+    """A batch of sales debits each selling partner's wallet at partner price, once per sale."""
+    wallets.charge_sales(sales, action=action, actor=actor)
 
 
 @receiver(events.payment_received, dispatch_uid="partners.credit_commissions")

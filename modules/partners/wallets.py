@@ -157,3 +157,33 @@ def charge_sale(subscriber, plan, *, action: str, actor) -> LedgerEntry | None:
                              "at partner price")
     note_balance(partner.organization)
     return entry
+
+
+def charge_sales(sales, *, action: str, actor) -> list[LedgerEntry]:
+    """`charge_sale` for a batch of (subscriber, plan) sales: the same rule and prices, one
+    entry per sale, written in one ledger step; a wallet that cannot pay refuses the batch."""
+    if actor is None or not sales:
+        return []
+    root_scope, prices, wallets, postings = {}, {}, {}, []
+    for subscriber, plan in sales:
+        tenant_id = subscriber.tenant_id
+        if tenant_id not in root_scope:
+            root_scope[tenant_id] = scope.has_root_scope(actor, tenant_id)
+        if root_scope[tenant_id]:
+            continue
+        key = (subscriber.organization_id, plan.pk if plan else None)
+        if key not in prices:
+            prices[key] = sale_price(subscriber, plan)
+        if prices[key] is None:
+            continue
+        partner, price = prices[key]
+        org = partner.organization
+        if org.pk not in wallets:
+            wallets[org.pk] = (org, ledger.organization_wallet(org))
+        postings.append(ledger.Posting(
+            wallets[org.pk][1].pk, -price, Kind.ADJUSTMENT, source=subscriber,
+            memo=f"{action.capitalize()} {subscriber.username}: {plan.name} at partner price"))
+    entries = ledger.post_many(postings, actor=actor)
+    for org, _ in wallets.values():
+        note_balance(org)
+    return entries

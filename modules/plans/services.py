@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, time, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -19,6 +21,54 @@ def tenant_zone(tenant_id: int | None) -> ZoneInfo:
     return read_tenant_zone(tenant_id)
 
 
+@dataclass(frozen=True)
+class ExpiryPolicy:
+    """A tenant's renewal rules that shape every validity period.
+
+    `expiry_time`: the local time of day validity ends (None: the end of the day, 23:59:59).
+    `cycle_day`: with a calendar cycle, month-based plans end on the eve of this day of the
+    month, so every subscriber of the tenant shares one billing month (None: rolling).
+    """
+
+    zone: ZoneInfo
+    expiry_time: time | None = None
+    cycle_day: int | None = None
+
+
+@dataclass(frozen=True)
+class ValidityPeriod:
+    """One validity period in local days: `first_day`..`last_day` are the days it covers and
+    `full_first_day` the first day of the whole cycle it belongs to (earlier than `first_day`
+    when a calendar cycle makes the first period a part of a cycle)."""
+
+    first_day: date
+    last_day: date
+    full_first_day: date
+    expires_at: datetime
+
+    @property
+    def fraction(self) -> tuple[int, int]:
+        """(days covered, days of the whole cycle): the share of the price this period is worth."""
+        return ((self.last_day - self.first_day).days + 1,
+                (self.last_day - self.full_first_day).days + 1)
+
+
+# Billing owns the renewal settings; it registers how to read them (plans cannot import it).
+_policy_reader: Callable[[int | None], ExpiryPolicy] | None = None
+
+
+def register_expiry_policy(reader: Callable[[int | None], ExpiryPolicy]) -> None:
+    global _policy_reader
+    _policy_reader = reader
+
+
+def expiry_policy(tenant_id: int | None) -> ExpiryPolicy:
+    """The tenant's expiry policy (end of day, rolling, when no reader is registered)."""
+    if _policy_reader is not None:
+        return _policy_reader(tenant_id)
+    return ExpiryPolicy(zone=tenant_zone(tenant_id))
+
+
 def _add_months(day, months: int):
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
@@ -26,28 +76,51 @@ def _add_months(day, months: int):
     return day.replace(year=year, month=month, day=min(day.day, last))
 
 
-def compute_expiry(plan: Plan, start: datetime) -> datetime:
-    """The end of the plan's last day of validity, counted from `start` in the tenant's zone.
+def _next_day_of_month(first_day: date, day_of_month: int) -> date:
+    """The first date after `first_day` that falls on `day_of_month` (1-28)."""
+    boundary = first_day.replace(day=day_of_month)
+    return boundary if boundary > first_day else _add_months(boundary, 1)
 
-    Days: 30 days bought at any time on the 1st run to the end of the 30th.  Months: to the end of
-    the day before the same date N months later.  Fixed day: to the end of the day before the
-    next occurrence of that day of the month (a monthly cycle shared by all subscribers).
+
+def validity_period(plan: Plan, start: datetime, policy: ExpiryPolicy | None = None
+                    ) -> ValidityPeriod:
+    """The validity bought at `start`, in the tenant's zone, under its expiry policy.
+
+    Days are counted as the tenant's renewal days, each ending at the expiry time; the day the
+    plan is bought counts as the first. Days: 30 days bought on the 1st end on the 30th.
+    Months: on the eve of the same date N months later (clamped in short months). Fixed day:
+    on the eve of the next occurrence of that day. A calendar cycle makes month plans end on
+    the eve of the next bill cycle day (N-1 months later for N-month plans): the first period
+    is then shorter than a cycle, and billing may prorate it.
     """
-    zone = tenant_zone(plan.organization.tenant_id if plan.organization_id else None)
-    local = timezone.localtime(start, zone)
+    if policy is None:
+        policy = expiry_policy(plan.organization.tenant_id if plan.organization_id else None)
+    local = timezone.localtime(start, policy.zone)
     first_day = local.date()
+    end_time = policy.expiry_time or time(23, 59, 59)
+    if policy.expiry_time is not None and local.time() >= policy.expiry_time:
+        first_day += timedelta(days=1)  # that renewal day has already ended
     value = max(int(plan.validity_value or 1), 1)
-    if plan.validity_unit == Plan.ValidityUnit.MONTHS:
+    full_first_day = first_day
+    if plan.validity_unit == Plan.ValidityUnit.MONTHS and policy.cycle_day:
+        boundary = _add_months(_next_day_of_month(first_day, min(policy.cycle_day, 28)),
+                               value - 1)
+        last_day = boundary - timedelta(days=1)
+        full_first_day = _add_months(boundary, -value)
+    elif plan.validity_unit == Plan.ValidityUnit.MONTHS:
         last_day = _add_months(first_day, value) - timedelta(days=1)
     elif plan.validity_unit == Plan.ValidityUnit.FIXED_DAY:
-        cycle_day = min(value, 28)
-        boundary = first_day.replace(day=cycle_day)
-        if boundary <= first_day:
-            boundary = _add_months(boundary, 1)
-        last_day = boundary - timedelta(days=1)
+        last_day = _next_day_of_month(first_day, min(value, 28)) - timedelta(days=1)
     else:
         last_day = first_day + timedelta(days=value - 1)
-    return datetime.combine(last_day, time(23, 59, 59), tzinfo=zone)
+    expires_at = datetime.combine(last_day, end_time).replace(tzinfo=policy.zone)
+    return ValidityPeriod(first_day, last_day, full_first_day, expires_at)
+
+
+def compute_expiry(plan: Plan, start: datetime, policy: ExpiryPolicy | None = None) -> datetime:
+    """When the plan bought at `start` expires (see `validity_period`); the one place expiry is
+    computed. Pass `policy` to price many subscribers of one tenant without re-reading it."""
+    return validity_period(plan, start, policy).expires_at
 
 
 def rate_text(kbps: int) -> str:

@@ -12,14 +12,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from modules.billing.invoicing import BillingContext, plan_line, price_lines
-from modules.billing.models import BillingSettings
-from modules.billing.orchestration import is_postpaid, unused_value
+from modules.billing.invoicing import BillingContext, period_line, plan_line, price_lines
+from modules.billing.orchestration import is_postpaid, prorated_line, unused_value
 from modules.plans.models import Plan
 from modules.plans.services import compute_expiry
 from modules.selfcare import selectors
-
-P = BillingSettings.Proration
 
 
 @dataclass
@@ -62,7 +59,7 @@ def renewal(subscriber, plan=None, now=None) -> Quote:
         start = subscriber.expires_at + timedelta(seconds=1)
     quote = Quote("renew", plan, ctx.currency, start, compute_expiry(plan, start),
                   immediate=start == now, postpaid=is_postpaid(ctx, plan))
-    return _priced(quote, ctx, subscriber, plan_line(plan, ctx))
+    return _priced(quote, ctx, subscriber, period_line(ctx, subscriber, plan, start))
 
 
 def plan_change(subscriber, plan, now=None) -> Quote:
@@ -74,16 +71,8 @@ def plan_change(subscriber, plan, now=None) -> Quote:
                   postpaid=is_postpaid(ctx, plan), proration=ctx.settings.get_proration_display())
     new = subscriber.status == subscriber.Status.NEW
     unused = Decimal(0) if new else unused_value(subscriber, ctx, now)
-    line = plan_line(plan, ctx)
-    mode = ctx.settings.proration
-    if mode == P.CREDIT_UNUSED and unused > 0:
-        quote.unused_credit = unused
-    elif mode == P.CHARGE_DIFFERENCE and unused > 0:
-        if unused >= plan.price:
-            quote.unused_credit = unused - plan.price
-            line = plan_line(plan, ctx, price=Decimal(0))
-        else:
-            line = plan_line(plan, ctx, price=plan.price - unused)
+    line, credit = prorated_line(ctx, subscriber, plan, unused)
+    quote.unused_credit = credit
     return _priced(quote, ctx, subscriber, line)
 
 

@@ -35,6 +35,25 @@ def portal_settings(tenant) -> PortalSettings:
     return PortalSettings.objects.filter(tenant=tenant).first() or PortalSettings(tenant=tenant)
 
 
+def pay_link(tenant_id: int) -> str:
+    """Where the tenant's subscribers pay: the portal's renewal page on the tenant's primary
+    host (the billing page when self-care renewal is off); "" when the tenant has no host.
+    Signing in first brings the subscriber back to it."""
+    from django.conf import settings as django_settings
+    from django.urls import reverse
+
+    from modules.core.models import Tenant, TenantDomain
+
+    host = (TenantDomain.objects.filter(tenant_id=tenant_id).order_by("-is_primary", "domain")
+            .values_list("domain", flat=True).first())
+    if not host:
+        return ""
+    portal = portal_settings(Tenant.objects.filter(pk=tenant_id).first())
+    page = reverse("selfcare:renew" if portal.allow_renewal else "selfcare:billing")
+    scheme = "http" if django_settings.DEBUG else "https"
+    return f"{scheme}://{host}{page}"
+
+
 def branding(tenant, settings: PortalSettings) -> dict:
     general = general_settings(tenant)
     logo = settings.logo or general.logo

@@ -13,3 +13,8 @@ status_changed = Signal()
 # subscriber, change ("renew", "change_plan", "topup", "booster", "addon", "speed_override",
 # "reset_mac", "reset_password", "move"), details (dict), actor
 service_changed = Signal()
+
+# subscribers (list), change ("renew"), details ({subscriber id: dict}), old_statuses
+# ({subscriber id: status}), actor: one change applied to a batch at once (the auto-renewal
+# run); receivers act per subscriber as for `service_changed`/`status_changed`, in bulk.
+services_changed = Signal()

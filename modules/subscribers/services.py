@@ -14,14 +14,14 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from modules.core import scope
 from modules.core.models import Organization
 from modules.plans.models import Plan
 from modules.plans.selectors import available_to_organization, can_sell
-from modules.plans.services import compute_expiry
+from modules.plans.services import compute_expiry, expiry_policy
 from modules.subscribers import events
 from modules.subscribers.models import KycDocument, StatusChange, Subscriber, SubscriberAddon
 from modules.subscribers.validation import (
@@ -223,6 +223,85 @@ def renew(subscriber, *, actor, plan=None, reason="", now=None) -> Subscriber:
                 change="renew", details={"plan_id": plan.pk, "old_expires_at": old_expiry,
                                          "expires_at": subscriber.expires_at})
     return subscriber
+
+
+def renew_many(subscribers, *, actor, reason="", now=None, policies=None) -> list[Subscriber]:
+    """Renew a batch on their own plans with set-based writes (the auto-renewal hot path).
+
+    The caller holds the rows' locks (SELECT ... FOR UPDATE) inside its transaction. Each
+    renewal is `renew`'s: one more period from max(now, expiry), limited or expired become
+    active. One UPDATE moves the expiries, only of rows still at the expiry the caller read
+    (so a repeated or racing call renews nobody twice); one insert writes the audit rows; one
+    `services_changed` event after commit tells the network side. `policies` maps tenant id to
+    its `ExpiryPolicy` (read once per tenant when missing). Returns the renewed subscribers,
+    updated in place; the others are left untouched.
+    """
+    now = _now(now)
+    sources, target = TRANSITIONS["renew"]
+    policies = {} if policies is None else policies
+    planned = {}
+    for sub in subscribers:
+        if sub.status not in sources or sub.plan_id is None:
+            continue
+        _check_scope(actor, sub.organization)
+        policy = policies.get(sub.tenant_id)
+        if policy is None:
+            policy = policies[sub.tenant_id] = expiry_policy(sub.tenant_id)
+        start = now
+        if sub.expires_at and sub.expires_at > now:
+            start = sub.expires_at + timedelta(seconds=1)
+        planned[sub.pk] = (sub, compute_expiry(sub.plan, start, policy))
+    if not planned:
+        return []
+    table = Subscriber._meta.db_table
+    ids, olds, news = [], [], []
+    for pk, (sub, expires) in planned.items():
+        ids.append(pk)
+        olds.append(sub.expires_at)
+        news.append(expires)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            # Table name from model meta, values as parameters only.
+            f"UPDATE {table} AS s SET status = %s, expires_at = v.new_expiry, "  # noqa: S608
+            "activated_at = COALESCE(s.activated_at, %s), updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
+            "AS v(id, old_expiry, new_expiry) "
+            # The status test is wrapped so the planner cannot drive the join from the status
+            # index (with stale statistics it hashed every active subscriber per batch); the
+            # rows are found by primary key.
+            "WHERE s.id = v.id AND s.expires_at IS NOT DISTINCT FROM v.old_expiry "
+            "AND COALESCE(s.status = ANY(%s), false) RETURNING s.id",
+            [target, now, now, ids, olds, news, list(sources)],
+        )
+        done = {row[0] for row in cursor.fetchall()}
+        renewed, old_statuses, details = [], {}, {}
+        for pk in ids:
+            if pk not in done:
+                continue
+            sub, expires = planned[pk]
+            old_statuses[pk] = sub.status
+            details[pk] = {"plan_id": sub.plan_id, "old_expires_at": sub.expires_at,
+                           "expires_at": expires}
+            sub.status, sub.expires_at = target, expires
+            sub.activated_at, sub.updated_at = sub.activated_at or now, now
+            renewed.append(sub)
+        if renewed:
+            # The audit rows in one statement from arrays (no model instance per row).
+            actor_row = _actor_or_none(actor)
+            cursor.execute(
+                f"INSERT INTO {StatusChange._meta.db_table} "  # noqa: S608
+                "(subscriber_id, from_status, to_status, action, reason, actor_id, created_at) "
+                "SELECT v.id, v.old, %s, 'renew', %s, %s, %s "
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(id, old)",
+                [target, (reason or "")[:255], actor_row.pk if actor_row else None,
+                 timezone.now(), [sub.pk for sub in renewed],
+                 [old_statuses[sub.pk] for sub in renewed]],
+            )
+        if renewed:
+            transaction.on_commit(lambda: events.services_changed.send(
+                sender=Subscriber, subscribers=renewed, change="renew", details=details,
+                old_statuses=old_statuses, actor=actor))
+    return renewed
 
 
 def change_plan(subscriber, new_plan, *, actor, reason="", now=None) -> Subscriber:

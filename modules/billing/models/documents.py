@@ -49,6 +49,15 @@ class Invoice(BillTo):
         LATE_FEE = "late_fee", "Late fee"
         OTHER = "other", "Other charges"
 
+    # Tenant, organization and subscriber are served by the composite indexes of Meta (they
+    # lead with them): no single-column index to maintain on every invoice.
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+",
+                                     db_index=False)
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        db_index=False,
+    )
     number = models.CharField(max_length=40, blank=True)
     fiscal_year = models.CharField(max_length=9, blank=True)
     sequence = models.PositiveIntegerField(null=True, blank=True)

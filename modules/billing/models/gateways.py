@@ -69,6 +69,9 @@ class OutboundMessage(models.Model):
     dedupe_key = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -77,6 +80,8 @@ class OutboundMessage(models.Model):
                 fields=["tenant", "dedupe_key", "channel"], name="outbound_once"
             )
         ]
+        indexes = [models.Index(fields=["id"], condition=models.Q(status="queued"),
+                                name="outbound_queued_idx")]
 
     def __str__(self):
         return f"{self.event} to {self.recipient}"

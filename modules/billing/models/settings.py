@@ -37,6 +37,10 @@ class BillingSettings(TenantSettings):
         ROLLING = "rolling", "Rolling: from the day of activation"
         CALENDAR = "calendar", "Calendar: aligned to the bill cycle day"
 
+    class UnpaidAccess(models.TextChoices):
+        REJECT = "reject", "Reject the login"
+        WALLED_GARDEN = "walled_garden", "Walled garden: restricted pool and rate"
+
     class LateFee(models.TextChoices):
         NONE = "none", "No late fee"
         FLAT = "flat", "Flat amount"
@@ -118,6 +122,14 @@ class BillingSettings(TenantSettings):
         max_length=12, choices=Proration.choices, default=Proration.CREDIT_UNUSED
     )
     cycle = models.CharField(max_length=10, choices=Cycle.choices, default=Cycle.ROLLING)
+    unpaid_access_mode = models.CharField(
+        max_length=14,
+        choices=UnpaidAccess.choices,
+        default=UnpaidAccess.REJECT,
+        help_text="What the RADIUS server gives a subscriber past expiry (in grace or expired): "
+        "a reject, or a walled-garden session (restricted pool and rate) that reaches the "
+        "payment page.",
+    )
     reminder_days = models.PositiveSmallIntegerField(
         default=3, help_text="Send the expiry reminder this many days before expiry (0: never)."
     )
