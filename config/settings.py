@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "modules.support",
     "modules.reports",
     "modules.selfcare",
+    "modules.notifications",
     "radius_server",
 ]
 
@@ -104,6 +105,8 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("OPTIONS", {})
+# No JIT: compiling a big report or dashboard query took longer (0.3-2 s) than running it.
+DATABASES["default"]["OPTIONS"].setdefault("options", "-c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 5.x transitional setting; the 6.0 default
 
@@ -211,6 +214,10 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 # RADIUS server.
 RADIUS_AUTH_ADDRESS = os.environ.get("RADIUS_AUTH_ADDRESS", "127.0.0.1:1812")
 RADIUS_ACCT_ADDRESS = os.environ.get("RADIUS_ACCT_ADDRESS", "127.0.0.1:1813")
+# Accounting is acknowledged once fsynced here (one slot per server process) and applied to
+# PostgreSQL from there; beyond the bound the server stops answering accounting.
+RADIUS_SPOOL_DIR = os.environ.get("RADIUS_SPOOL_DIR", str(VAR_DIR / "radius-spool"))
+RADIUS_SPOOL_MAX_MB = int(os.environ.get("RADIUS_SPOOL_MAX_MB", "1024"))
 
 # Security headers; production turns on the strict set.
 SESSION_COOKIE_HTTPONLY = True
@@ -243,8 +250,8 @@ SUPPORT_ATTACHMENT_MAX_BYTES = int(
     os.environ.get("SUPPORT_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
 )
 
-# RADIUS policy (networking). Expired / unpaid-in-grace subscribers: "reject" or "walled_garden"
-# until Settings -> Billing Engine carries the choice; the walled garden gets this pool and rate.
+# RADIUS policy (networking). Expired / unpaid-in-grace subscribers of a tenant without Billing
+# Engine settings: "reject" or "walled_garden"; the walled garden gets this pool and rate.
 RADIUS_UNPAID_MODE = os.environ.get("RADIUS_UNPAID_MODE", "reject")
 RADIUS_WALLED_GARDEN_POOL = os.environ.get("RADIUS_WALLED_GARDEN_POOL", "walled-garden")
 RADIUS_WALLED_GARDEN_KBPS = int(os.environ.get("RADIUS_WALLED_GARDEN_KBPS", "256"))
@@ -272,13 +279,18 @@ if os.environ.get("DATABASE_REPLICA_URL"):
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["config.db_routers.ReplicaRouter"]
 # Monthly partitions kept per partitioned table (modules/ops/partitions.py).
 PARTITION_RETENTION_MONTHS = {
     "networking_authlog": int(os.environ.get("AUTH_LOG_RETENTION_MONTHS", "13")),
+    "networking_radiussession": int(os.environ.get("SESSION_RETENTION_MONTHS", "13")),
 }
 REPLICA_READ_APPS = env_list("REPLICA_READ_APPS", "reports")
 # A process without a web server (celery worker, RADIUS server) serves its own /metrics here.
 METRICS_EXPORTER_PORT = int(os.environ.get("METRICS_EXPORTER_PORT", "0"))
 METRICS_EXPORTER_ADDRESS = os.environ.get("METRICS_EXPORTER_ADDRESS", "127.0.0.1")
+
+# Seconds an SMTP server or SMS gateway gets to answer (modules/notifications).
+NOTIFICATION_TIMEOUT = float(os.environ.get("NOTIFICATION_TIMEOUT", "10"))

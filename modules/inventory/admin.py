@@ -32,7 +32,7 @@ from modules.inventory.resources import (
     StockLevelResource,
 )
 from modules.plans.models import TaxClass
-from modules.subscribers.models import Subscriber
+from modules.subscribers.page_tabs import SubscriberPageInline, show_on_subscriber_page
 
 
 class StockAdmin(ScopedModelAdmin):
@@ -371,29 +371,6 @@ def _message(refused: Exception) -> str:
 
 
 # The subscriber's page ---------------------------------------------------------------------
-class SubscriberPageInline(ScopedTabularInline):
-    """Read-only rows on an existing subscriber's page (absent from the add form)."""
-
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-    tab = True
-
-    def has_view_permission(self, request, obj=None):
-        adding = (getattr(request.resolver_match, "url_name", "") or "").endswith("_add")
-        return not adding and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class InstalledEquipmentInline(SubscriberPageInline):
     """Serialized units installed at the subscriber now (ONT, router), by serial and MAC."""
 
@@ -425,12 +402,4 @@ class EquipmentHistoryInline(SubscriberPageInline):
             "product", "serial_unit", "source", "destination", "actor")
 
 
-def _show_on_subscriber_page(*inlines) -> None:
-    """Add tabs to the subscriber's page without the subscribers module knowing inventory."""
-    subscriber_admin = admin.site._registry.get(Subscriber)
-    if subscriber_admin is not None:
-        missing = [i for i in inlines if i not in subscriber_admin.inlines]
-        subscriber_admin.inlines = [*subscriber_admin.inlines, *missing]
-
-
-_show_on_subscriber_page(InstalledEquipmentInline, EquipmentHistoryInline)
+show_on_subscriber_page(InstalledEquipmentInline, EquipmentHistoryInline)

@@ -7,4 +7,6 @@ class NetworkingConfig(AppConfig):
     verbose_name = "Networking"
 
     def ready(self):
-        from modules.networking import receivers  # noqa: F401 - connects the lifecycle receivers
+        from modules.networking import receivers, subscriber_tabs  # noqa: F401 - receivers connect
+
+        subscriber_tabs.register()

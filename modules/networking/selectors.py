@@ -13,15 +13,12 @@ UNPAID_MODES = ("reject", "walled_garden")
 def unpaid_access_mode(tenant_id: int | None) -> str:
     """What expired and unpaid-in-grace subscribers get: "reject" or "walled_garden".
 
-    The Billing Engine settings own this choice once they carry it
-    (`BillingSettings.unpaid_access_mode`); until then the deployment setting decides.
+    Settings -> Billing Engine decides per tenant; a tenant without billing settings gets the
+    deployment's `RADIUS_UNPAID_MODE`.
     """
-    try:
-        from modules.billing.models import BillingSettings  # type: ignore[attr-defined]
-    except ImportError:
-        BillingSettings = None
-    if BillingSettings is not None and tenant_id is not None and hasattr(
-            BillingSettings, "unpaid_access_mode"):
+    from modules.billing.models import BillingSettings
+
+    if tenant_id is not None:
         mode = (BillingSettings.objects.filter(tenant_id=tenant_id)
                 .values_list("unpaid_access_mode", flat=True).first())
         if mode in UNPAID_MODES:

@@ -27,6 +27,7 @@ from modules.networking.models import (
     Ipv6Pool,
     NasDevice,
     RadiusSession,
+    UsageAlert,
 )
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,22 @@ def queue_subscriber_reauthorize(subscriber_id: int, reason: str) -> None:
     transaction.on_commit(lambda: tasks.reauthorize_subscriber.delay(subscriber_id, reason))
 
 
+def queue_reauthorize_many(subscriber_ids: list[int], reason: str) -> None:
+    """One task for a batch of subscribers (bulk renewals), queued on commit."""
+    from modules.networking import tasks
+
+    if subscriber_ids:
+        transaction.on_commit(lambda: tasks.reauthorize_subscribers.delay(subscriber_ids, reason))
+
+
+def queue_disconnect_many(subscriber_ids: list[int], reason: str) -> None:
+    """One task disconnecting the live sessions of a batch of subscribers, queued on commit."""
+    from modules.networking import tasks
+
+    if subscriber_ids:
+        transaction.on_commit(lambda: tasks.disconnect_subscribers.delay(subscriber_ids, reason))
+
+
 def record_coa_result(session_pk: int, kind: str, result) -> None:
     """Store the NAS's answer (ACK / NAK with Error-Cause / timeout) on the session."""
     if result.acked:
@@ -249,26 +266,44 @@ def record_coa_result(session_pk: int, kind: str, result) -> None:
     else:
         outcome = "nak"
         error = result.error_cause_name or (str(result.error_cause) if result.error_cause else "")
-    RadiusSession.objects.filter(pk=session_pk).update(
+    from modules.networking.accounting import retry_moved_rows
+
+    retry_moved_rows(lambda: RadiusSession.objects.filter(pk=session_pk).update(
         last_coa_at=timezone.now(), last_coa_kind=kind, last_coa_result=outcome,
         last_coa_error=error[:64],
-    )
+    ))
+
+
+def set_session_throttled(session_pk: int, throttled: bool) -> None:
+    from modules.networking.accounting import retry_moved_rows
+
+    retry_moved_rows(lambda: RadiusSession.objects.filter(pk=session_pk).update(
+        throttled=throttled))
 
 
 def close_sessions(sessions, *, cause: str, now=None) -> int:
-    """Close sessions without a Stop (NAS reboot, stale) and free their leases."""
+    """Close sessions without a Stop (NAS reboot, stale) and free their leases.
+
+    Only open rows are touched (`stopped_at IS NULL`: on a partitioned table, the open
+    sessions' partition); closing moves each row into the month of `now`.
+    """
+    from modules.networking.accounting import retry_moved_rows
+
     now = now or timezone.now()
-    with transaction.atomic():
+
+    def close() -> int:
         rows = list(sessions.filter(stopped_at__isnull=True).select_for_update(skip_locked=True)
                     .values_list("pk", "subscriber_id", "framed_ip"))
         if not rows:
             return 0
-        RadiusSession.objects.filter(pk__in=[r[0] for r in rows]).update(
-            stopped_at=now, terminate_cause=cause)
+        RadiusSession.objects.filter(pk__in=[r[0] for r in rows], stopped_at__isnull=True
+                                     ).update(stopped_at=now, terminate_cause=cause)
         for _pk, subscriber_id, framed_ip in rows:
             if subscriber_id and framed_ip:
                 release_address(subscriber_id=subscriber_id, address=framed_ip)
-    return len(rows)
+        return len(rows)
+
+    return retry_moved_rows(close)
 
 
 def close_stale_sessions(*, now=None, grace_intervals: int = 3, interim_seconds: int | None = None,
@@ -323,12 +358,24 @@ def add_cycle_quota(subscriber, *, extra_octets: int = 0, boost: bool = False) -
 
 
 def send_usage_alert(subscriber_id: int, threshold: int, octets: int, limit: int) -> None:
-    """The one place a quota notice leaves the system (the UsageAlert row is already stored).
+    """The one place a quota notice leaves the system (the UsageAlert row is already stored):
+    the tenant's "Data usage threshold" templates, queued once per alert for email / SMS."""
+    from modules.billing import notify
+    from modules.settings_hub.models import NotificationTemplate
+    from modules.subscribers.models import Subscriber
 
-    Until the notifications module offers a sending service, the notice is logged.
-    """
+    alert = (UsageAlert.objects.filter(subscriber_id=subscriber_id, threshold=threshold)
+             .order_by("-cycle_start").first())
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if alert is None or subscriber is None:
+        return
     log.info("usage alert subscriber=%s threshold=%s%% used=%s of %s octets",
              subscriber_id, threshold, octets, limit)
+    notify.send(subscriber, NotificationTemplate.Event.FUP_THRESHOLD, {
+        "threshold": threshold,
+        "used_gb": f"{octets / 1024 ** 3:.2f}",
+        "quota_gb": f"{limit / 1024 ** 3:.2f}",
+    }, dedupe_key=f"fup:{alert.pk}")
 
 
 def quota_exhausted(subscriber_id: int) -> None:

@@ -77,6 +77,17 @@ def disconnect_subscriber(subscriber_id: int, reason: str = "") -> int:
 
 
 @shared_task
+def disconnect_subscribers(subscriber_ids: list[int], reason: str = "") -> int:
+    """`disconnect_subscriber` for each subscriber of a batch that has a live session."""
+    online = sorted(set(RadiusSession.objects.filter(
+        subscriber_id__in=subscriber_ids, stopped_at__isnull=True)
+        .values_list("subscriber_id", flat=True)))
+    for subscriber_id in online:
+        disconnect_subscriber(subscriber_id, reason)
+    return len(online)
+
+
+@shared_task
 def reauthorize_subscriber(subscriber_id: int, reason: str = "") -> dict:
     """Bring live sessions in line with the subscriber's state: cut, throttle or restore."""
     from modules.subscribers.models import Subscriber
@@ -102,8 +113,19 @@ def reauthorize_subscriber(subscriber_id: int, reason: str = "") -> dict:
             download_kbps=None if throttled else subscriber.speed_override_down_kbps,
             upload_kbps=None if throttled else subscriber.speed_override_up_kbps, for_coa=True)
         results[session.pk] = change_session(session.pk, attributes)
-        RadiusSession.objects.filter(pk=session.pk).update(throttled=throttled)
+        services.set_session_throttled(session.pk, throttled)
     return results
+
+
+@shared_task
+def reauthorize_subscribers(subscriber_ids: list[int], reason: str = "") -> int:
+    """`reauthorize_subscriber` for each subscriber of a batch that has a live session."""
+    online = sorted(set(RadiusSession.objects.filter(
+        subscriber_id__in=subscriber_ids, stopped_at__isnull=True)
+        .values_list("subscriber_id", flat=True)))
+    for subscriber_id in online:
+        reauthorize_subscriber(subscriber_id, reason)
+    return len(online)
 
 
 @shared_task

@@ -427,6 +427,7 @@ class PartnerNoticeAdmin(ReadOnlyAdmin):
     """Notices queued to partners' contacts (low-balance alerts); delivery reads the outbox."""
 
     scope_field = "partner__organization"
-    list_display = ["created_at", "partner", "event", "channel", "recipient", "status"]
+    list_display = ["created_at", "partner", "event", "channel", "recipient", "status", "attempts",
+                    "sent_at", "last_error"]
     list_filter = ["event", "channel", "status"]
     list_select_related = ["partner__organization"]

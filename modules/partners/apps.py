@@ -12,3 +12,6 @@ class PartnersConfig(AppConfig):
         from modules.plans.selectors import register_sharing_rule
 
         register_sharing_rule(PartnerSharing())
+        from modules.partners.notices import register_outbox
+
+        register_outbox()

@@ -289,6 +289,7 @@ class PartnerNotice(models.Model):
         QUEUED = "queued", "Queued"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped (channel off)"
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="notices")
     event = models.CharField(max_length=40)
@@ -299,6 +300,9 @@ class PartnerNotice(models.Model):
     dedupe_key = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_error = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -306,6 +310,8 @@ class PartnerNotice(models.Model):
             models.UniqueConstraint(fields=["partner", "dedupe_key", "channel"],
                                     name="partner_notice_once"),
         ]
+        indexes = [models.Index(fields=["id"], condition=models.Q(status="queued"),
+                                name="partner_notice_queued_idx")]
 
     def __str__(self):
         return f"{self.event} to {self.recipient}"

@@ -55,3 +55,17 @@ def queue(partner: Partner, event: str, context: dict, *, dedupe_key: str) -> li
     for notice in created:
         log.info("queued %s %s to %s", event, notice.channel, notice.recipient)
     return created
+
+
+def register_outbox() -> None:
+    """Let the notifications module deliver this outbox by email / SMS."""
+    from modules.notifications.outbox import MAX_ATTEMPTS, Envelope, Outbox, register
+
+    register(Outbox(
+        name="partner notices",
+        pending=lambda: PartnerNotice.objects.filter(
+            status=PartnerNotice.Status.QUEUED, attempts__lt=MAX_ATTEMPTS,
+        ).select_related("partner__organization").order_by("pk"),
+        envelope=lambda n: Envelope(n.partner.organization.tenant_id, n.channel, n.recipient,
+                                    n.subject, n.body),
+    ))

@@ -112,6 +112,10 @@ def send_code(subscriber: Subscriber, channel: str) -> str:
         templates = [NotificationTemplate(channel=channel, subject="Sign-in code", body=CODE_TEXT)]
     notify.send(subscriber, NotificationTemplate.Event.ONE_TIME_CODE, {"code": code},
                 dedupe_key=f"otp:{subscriber.pk}:{secrets.token_hex(8)}", templates=templates)
+    from modules.notifications.tasks import deliver_pending_notices
+
+    # The subscriber is waiting at the sign-in page: deliver now, not at the next minute's run.
+    transaction.on_commit(deliver_pending_notices.delay)
     return code
 
 

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from unfold.decorators import action, display
 
 from modules.core.admin_base import ScopedModelAdmin, ScopedTabularInline
-from modules.subscribers.models import Subscriber
+from modules.subscribers.page_tabs import show_on_subscriber_page
 from modules.support import selectors, services
 from modules.support.admin_common import (
     ReadOnlyInline,
@@ -373,14 +373,7 @@ class SubscriberTicketInline(ReadOnlyInline, ScopedTabularInline):
         return super().get_queryset(request).select_related("assignee")
 
 
-def _show_on_subscriber_page(inline) -> None:
-    """Add the Tickets tab to the subscriber's page without subscribers knowing support."""
-    subscriber_admin = admin.site._registry.get(Subscriber)
-    if subscriber_admin is not None and inline not in subscriber_admin.inlines:
-        subscriber_admin.inlines = [*subscriber_admin.inlines, inline]
-
-
-_show_on_subscriber_page(SubscriberTicketInline)
+show_on_subscriber_page(SubscriberTicketInline)
 
 
 # Records written by services only ------------------------------------------------------------
@@ -400,7 +393,9 @@ register_readonly(
     list_filter=["kind"], list_select_related=["ticket", "actor"],
 )
 register_readonly(
-    SupportNotification, list_display=["event", "recipient", "ticket", "created_at", "sent_at"],
+    SupportNotification,
+    list_display=["event", "recipient", "ticket", "created_at", "sent_at", "attempts",
+                  "last_error"],
     list_filter=["event"], list_select_related=["recipient", "ticket"],
 )
 

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from modules.networking.models import AuthLog, Ipv4Pool, NasDevice
+from modules.billing.models import BillingSettings
+from modules.networking.models import AuthLog, Ipv4Pool, Ipv6Lease, Ipv6Pool, NasDevice
 from modules.networking.services import sync_pool_addresses
 from modules.subscribers.models import Subscriber
 from radius_server.protocol import constants as c
@@ -126,9 +127,10 @@ def test_simultaneous_use_counts_live_sessions_and_pending_logins(radius):
     assert ("reject", "simultaneous_use") in _reason(radius, "alice")
 
 
-def test_expired_subscriber_gets_walled_garden_when_the_setting_says_so(radius_world, settings,
-                                                                        request):
-    settings.RADIUS_UNPAID_MODE = "walled_garden"
+def test_expired_subscriber_gets_walled_garden_when_the_billing_engine_says_so(radius_world,
+                                                                               request):
+    BillingSettings.objects.update_or_create(
+        tenant=radius_world.tenant, defaults={"unpaid_access_mode": "walled_garden"})
     radius_world.subscriber("dave", status="expired",
                             expires_at=timezone.now() - timedelta(days=2))
     radius = request.getfixturevalue("radius")
@@ -138,6 +140,42 @@ def test_expired_subscriber_gets_walled_garden_when_the_setting_says_so(radius_w
     assert reply.get("Mikrotik-Rate-Limit") == "256k/256k"
     assert reply.get("Session-Timeout") is None
     assert _reason(radius, "dave") == [("accept", "walled_garden")]
+
+
+def test_unpaid_subscriber_in_grace_gets_walled_garden_when_the_billing_engine_says_so(
+        radius_world, request):
+    """Past expiry but not yet expired (auto-renewal found no money; grace days running)."""
+    BillingSettings.objects.update_or_create(
+        tenant=radius_world.tenant, defaults={"unpaid_access_mode": "walled_garden",
+                                              "grace_days": 3})
+    radius_world.subscriber("gina", status="active",
+                            expires_at=timezone.now() - timedelta(hours=5))
+    radius = request.getfixturevalue("radius")
+    reply = exchange(access_request("gina", password=PASSWORD), radius.auth_port)
+    assert reply.accepted
+    assert reply.get("Framed-Pool") == "walled-garden"
+    assert reply.get("Session-Timeout") is None
+    assert _reason(radius, "gina") == [("accept", "walled_garden")]
+
+
+def test_unpaid_subscriber_in_grace_is_rejected_by_default(radius_world, request):
+    radius_world.subscriber("hank", status="active",
+                            expires_at=timezone.now() - timedelta(hours=5))
+    radius = request.getfixturevalue("radius")
+    reply = exchange(access_request("hank", password=PASSWORD), radius.auth_port)
+    assert reply.code == c.ACCESS_REJECT
+    assert _reason(radius, "hank") == [("reject", "expired")]
+
+
+def test_tenant_without_billing_settings_follows_the_deployment_default(radius_world, settings,
+                                                                        request):
+    BillingSettings.objects.filter(tenant=radius_world.tenant).delete()
+    settings.RADIUS_UNPAID_MODE = "walled_garden"
+    radius_world.subscriber("ivan", status="expired",
+                            expires_at=timezone.now() - timedelta(days=2))
+    radius = request.getfixturevalue("radius")
+    reply = exchange(access_request("ivan", password=PASSWORD), radius.auth_port)
+    assert reply.accepted and reply.get("Framed-Pool") == "walled-garden"
 
 
 def test_limited_subscriber_gets_the_fup_rate(radius_world, request):
@@ -176,6 +214,41 @@ def test_framed_ip_from_static_address_or_portal_pool(radius_world, request):
     assert leased.get("Framed-IP-Address") == "100.65.0.1" and not leased.all("Framed-Pool")
     again = exchange(access_request("alice", password=PASSWORD), radius.auth_port)
     assert again.get("Framed-IP-Address") == "100.65.0.1"  # sticky
+
+
+def test_delegated_ipv6_prefix_from_the_subscriber_or_a_prefix_pool(radius_world, request):
+    radius_world.subscriber("fiona", ipv6_prefix="2001:db8:ff00::/56")
+    radius_world.subscriber("bob")
+    Ipv6Pool.objects.create(organization=radius_world.root, name="pd-pool",
+                            prefix="2001:db8:1000::/40", delegated_length=56)
+    radius = request.getfixturevalue("radius")
+    fixed = exchange(access_request("fiona", password=PASSWORD), radius.auth_port)
+    assert str(fixed.get("Delegated-IPv6-Prefix")) == "2001:db8:ff00::/56"
+    first = exchange(access_request("alice", password=PASSWORD), radius.auth_port)
+    assert str(first.get("Delegated-IPv6-Prefix")) == "2001:db8:1000::/56"
+    second = exchange(access_request("bob", password=PASSWORD), radius.auth_port)
+    assert str(second.get("Delegated-IPv6-Prefix")) == "2001:db8:1000:100::/56"
+    again = exchange(access_request("alice", password=PASSWORD), radius.auth_port)
+    assert str(again.get("Delegated-IPv6-Prefix")) == "2001:db8:1000::/56"  # sticky
+    lease = Ipv6Lease.objects.get(prefix="2001:db8:1000::/56")
+    assert lease.subscriber.username == "alice"
+
+
+def test_subscriber_pool_overrides_the_plans(radius_world, request):
+    """A pool of Networking leases an address; any other name is left to the NAS."""
+    radius_world.subscriber("gold", ip_pool_name="business")
+    radius_world.subscriber("nasbound", ip_pool_name="nas-side-pool")
+    for name, ranges in (("pppoe-pool", "100.65.0.0/30"), ("business", "100.66.0.0/30")):
+        sync_pool_addresses(Ipv4Pool.objects.create(organization=radius_world.root, name=name,
+                                                    ranges=ranges, exclusions=""))
+    radius = request.getfixturevalue("radius")
+    gold = exchange(access_request("gold", password=PASSWORD), radius.auth_port)
+    assert gold.get("Framed-IP-Address") == "100.66.0.1" and not gold.all("Framed-Pool")
+    plain = exchange(access_request("alice", password=PASSWORD), radius.auth_port)
+    assert plain.get("Framed-IP-Address") == "100.65.0.1"
+    nas_side = exchange(access_request("nasbound", password=PASSWORD), radius.auth_port)
+    assert nas_side.all("Framed-Pool") == ["nas-side-pool"]
+    assert nas_side.get("Framed-IP-Address") is None
 
 
 def test_changes_apply_without_restart(radius_world, radius):

@@ -1,6 +1,9 @@
 """CoA / Disconnect from lifecycle events and FUP, against a test NAS listener."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from modules.networking.models import NasDevice, RadiusSession
 from modules.plans.models import Plan
@@ -9,7 +12,10 @@ from modules.subscribers.models import Subscriber
 from radius_server.protocol import constants as c
 from radius_server.protocol.attributes import AttributeCodec
 from radius_server.protocol.nas_emulator import NasEmulator
+from tests.networking.partitioned import sessions_table  # noqa: F401
 from tests.radius.client import accounting_request, exchange
+
+pytestmark = pytest.mark.usefixtures("sessions_table")
 
 CODEC = AttributeCodec()
 
@@ -35,6 +41,7 @@ def _online(radius, session_id="S-1"):
                                extra=[("Framed-IP-Address", "100.65.0.9"),
                                       ("Calling-Station-Id", "aa:bb:cc:00:00:09")])
     assert exchange(start, radius.acct_port) is not None
+    radius.settle()
     return RadiusSession.objects.get(session_id=session_id)
 
 
@@ -94,3 +101,66 @@ def test_quota_exhaustion_throttles_by_coa_and_a_top_up_restores(nas_listener, r
     restore = [p for p in nas_listener.received if p.code == c.COA_REQUEST][-1]
     assert _values(restore, "Mikrotik-Rate-Limit") == ["50M/100M"]
     assert Subscriber.objects.get(username="alice").status == "active"
+
+
+def _disconnects(nas_listener):
+    return [p for p in nas_listener.received if p.code == c.DISCONNECT_REQUEST]
+
+
+def test_terminate_sends_a_disconnect(nas_listener, radius):
+    session = _online(radius)
+    subscriber_services.terminate(Subscriber.objects.get(username="alice"), actor=None,
+                                  reason="left")
+    (packet,) = _disconnects(nas_listener)
+    assert _values(packet, "Acct-Session-Id") == ["S-1"]
+    session.refresh_from_db()
+    assert (session.last_coa_kind, session.last_coa_result) == ("disconnect", "ack")
+
+
+def test_expiry_sends_a_disconnect(nas_listener, radius):
+    _online(radius)
+    alice = Subscriber.objects.get(username="alice")
+    Subscriber.objects.filter(pk=alice.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    alice.refresh_from_db()
+    subscriber_services.expire(alice, actor=None, reason="Not renewed")
+    (packet,) = _disconnects(nas_listener)
+    assert _values(packet, "User-Name") == ["alice"]
+
+
+def test_renewal_before_expiry_sends_a_coa_with_the_plan_rate(nas_listener, radius):
+    _online(radius)
+    subscriber_services.renew(Subscriber.objects.get(username="alice"), actor=None)
+    assert not _disconnects(nas_listener)
+    coa = [p for p in nas_listener.received if p.code == c.COA_REQUEST]
+    assert coa and _values(coa[-1], "Mikrotik-Rate-Limit") == ["50M/100M"]
+
+
+def test_renewal_after_expiry_disconnects_the_walled_garden_session(nas_listener, radius):
+    """Let in after expiry (walled garden), renewed: cut so it reconnects with full service."""
+    _online(radius)
+    alice = Subscriber.objects.get(username="alice")
+    Subscriber.objects.filter(pk=alice.pk).update(expires_at=timezone.now() - timedelta(hours=2))
+    alice.refresh_from_db()
+    subscriber_services.renew(alice, actor=None)
+    (packet,) = _disconnects(nas_listener)
+    assert _values(packet, "Acct-Session-Id") == ["S-1"]
+    assert not [p for p in nas_listener.received if p.code == c.COA_REQUEST]
+
+
+def test_batch_renewal_after_expiry_disconnects_and_before_expiry_changes_rate(
+        nas_listener, radius_world, radius):
+    radius_world.subscriber("bob")
+    _online(radius)
+    start = accounting_request("Start", "bob", "S-2",
+                               extra=[("Framed-IP-Address", "100.65.0.10"),
+                                      ("Calling-Station-Id", "aa:bb:cc:00:00:10")])
+    assert exchange(start, radius.acct_port) is not None
+    radius.settle()
+    Subscriber.objects.filter(username="alice").update(
+        expires_at=timezone.now() - timedelta(hours=2))
+    subscriber_services.renew_many(list(Subscriber.objects.filter(username__in=["alice", "bob"])
+                                        .select_related("plan")), actor=None)
+    (packet,) = _disconnects(nas_listener)
+    assert _values(packet, "User-Name") == ["alice"]
+    coa = [p for p in nas_listener.received if p.code == c.COA_REQUEST]
+    assert [_values(p, "User-Name") for p in coa] == [["bob"]]

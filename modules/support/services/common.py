@@ -55,3 +55,23 @@ def notify(*, recipient, event: str, message: str, ticket: Ticket | None = None,
     )
     logger.info("support notice %s to %s: %s", event, recipient.username, message)
     return row
+
+
+def register_outbox() -> None:
+    """Let the notifications module email support notices to the staff they are for."""
+    from modules.notifications.outbox import MAX_ATTEMPTS, Envelope, Outbox, register
+
+    def envelope(notice: SupportNotification) -> Envelope:
+        subject = notice.get_event_display()
+        if notice.ticket_id:
+            subject = f"{subject}: ticket #{notice.ticket_id} {notice.ticket.summary}"[:200]
+        return Envelope(notice.organization.tenant_id, "email", notice.recipient.email,
+                        subject, notice.message)
+
+    register(Outbox(
+        name="staff notices",
+        pending=lambda: SupportNotification.objects.filter(
+            sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS,
+        ).select_related("recipient", "organization", "ticket").order_by("pk"),
+        envelope=envelope, sent_status=None, failed_status=None, skipped_status=None,
+    ))
