@@ -90,4 +90,5 @@ def register_outbox() -> None:
         pending=lambda: OutboundMessage.objects.filter(
             status=OutboundMessage.Status.QUEUED, attempts__lt=MAX_ATTEMPTS).order_by("pk"),
         envelope=lambda m: Envelope(m.tenant_id, m.channel, m.recipient, m.subject, m.body),
+        secret=lambda m: m.event == NotificationTemplate.Event.ONE_TIME_CODE,
     ))

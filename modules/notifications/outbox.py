@@ -39,6 +39,8 @@ class Outbox:
     sent_status: str | None = "sent"  # None: the table has no status column
     failed_status: str | None = "failed"
     skipped_status: str | None = "skipped"
+    # Rows whose text must not outlive delivery (one-time sign-in codes): emptied once settled.
+    secret: Callable[[object], bool] | None = None
 
 
 _OUTBOXES: dict[str, Outbox] = {}
@@ -90,8 +92,12 @@ def deliver_outbox(outbox: Outbox, *, batch_size: int = 50, limit: int = 1000) -
             now = timezone.now()
             fields = {"attempts", "last_error", "sent_at"}
             for row in rows:
-                tally[_settle(outbox, row, outbox.envelope(row), configs, now)] += 1
+                outcome = _settle(outbox, row, outbox.envelope(row), configs, now)
+                tally[outcome] += 1
                 seen.add(row.pk)  # a row left for a retry waits for the next run
+                if outbox.secret is not None and outcome != "retry" and outbox.secret(row):
+                    row.body = "(one-time content removed after delivery)"
+                    fields.add("body")
             if outbox.sent_status:
                 fields.add("status")
             type(rows[0]).objects.bulk_update(rows, sorted(fields))

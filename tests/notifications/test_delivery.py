@@ -177,6 +177,16 @@ def test_sms_gateway_url_with_placeholders_is_called_filled_in(isp, gateway):
                                               "from": ["ALPHA"]}
 
 
+def test_a_sign_in_code_is_not_kept_readable_after_delivery(isp, gateway):
+    _channels(isp.tenant, gateway=gateway)
+    _template(isp.tenant, Event.ONE_TIME_CODE, "sms", "{{ code }} is your sign-in code.")
+    notify.send(isp.subscriber, Event.ONE_TIME_CODE, {"code": "482913"}, dedupe_key="otp:1")
+    deliver_pending()
+    assert parse_qs(gateway.calls[0][2].decode())["text"] == ["482913 is your sign-in code."]
+    message = OutboundMessage.objects.get(dedupe_key="otp:1")
+    assert message.status == "sent" and "482913" not in message.body
+
+
 def test_a_failing_gateway_is_retried_then_the_notice_is_marked_failed(isp, gateway):
     gateway.status = 503
     _channels(isp.tenant, gateway=gateway)
