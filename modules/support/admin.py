@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from unfold.decorators import action, display
 
 from modules.core.admin_base import ScopedModelAdmin, ScopedTabularInline
-from modules.subscribers.page_tabs import show_on_subscriber_page
+from modules.subscribers.page_tabs import SubscriberPageInline, show_on_subscriber_page
 from modules.support import selectors, services
 from modules.support.admin_common import (
     ReadOnlyInline,
@@ -353,7 +353,7 @@ class TicketAdmin(ScopedModelAdmin):
         return redirect(f"{url}?ticket={ticket.pk}")
 
 
-class SubscriberTicketInline(ReadOnlyInline, ScopedTabularInline):
+class SubscriberTicketInline(SubscriberPageInline):
     """The subscriber's tickets, for the Tickets tab of an existing subscriber's page."""
 
     model = Ticket
@@ -361,13 +361,7 @@ class SubscriberTicketInline(ReadOnlyInline, ScopedTabularInline):
     fields = ["summary", "status", "priority", "assignee", "created_at"]
     readonly_fields = fields
     show_change_link = True
-    tab = True
-    max_num = 0
     verbose_name_plural = "tickets"
-
-    def has_view_permission(self, request, obj=None):
-        adding = (getattr(request.resolver_match, "url_name", "") or "").endswith("_add")
-        return not adding and super().has_view_permission(request, obj)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("assignee")
