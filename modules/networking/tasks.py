@@ -76,12 +76,17 @@ def disconnect_subscriber(subscriber_id: int, reason: str = "") -> int:
     return len(sessions)
 
 
+def _online(subscriber_ids: list[int]) -> list[int]:
+    """Those of `subscriber_ids` with a live session, in id order (one query for a batch)."""
+    return sorted(set(RadiusSession.objects.filter(
+        subscriber_id__in=subscriber_ids, stopped_at__isnull=True)
+        .values_list("subscriber_id", flat=True)))
+
+
 @shared_task
 def disconnect_subscribers(subscriber_ids: list[int], reason: str = "") -> int:
     """`disconnect_subscriber` for each subscriber of a batch that has a live session."""
-    online = sorted(set(RadiusSession.objects.filter(
-        subscriber_id__in=subscriber_ids, stopped_at__isnull=True)
-        .values_list("subscriber_id", flat=True)))
+    online = _online(subscriber_ids)
     for subscriber_id in online:
         disconnect_subscriber(subscriber_id, reason)
     return len(online)
@@ -120,9 +125,7 @@ def reauthorize_subscriber(subscriber_id: int, reason: str = "") -> dict:
 @shared_task
 def reauthorize_subscribers(subscriber_ids: list[int], reason: str = "") -> int:
     """`reauthorize_subscriber` for each subscriber of a batch that has a live session."""
-    online = sorted(set(RadiusSession.objects.filter(
-        subscriber_id__in=subscriber_ids, stopped_at__isnull=True)
-        .values_list("subscriber_id", flat=True)))
+    online = _online(subscriber_ids)
     for subscriber_id in online:
         reauthorize_subscriber(subscriber_id, reason)
     return len(online)
