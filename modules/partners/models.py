@@ -15,6 +15,7 @@ from guardian.models import GroupObjectPermissionBase
 from modules.billing.models import LedgerEntry, Payment
 from modules.billing.models import Wallet as BillingWallet
 from modules.core.models import Organization, Tenant
+from modules.notifications.models import DeliveryState
 from modules.plans.models import Plan
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -278,7 +279,7 @@ class Ipv6PoolGroupGrant(GroupObjectPermissionBase):
         verbose_name = "IPv6 pool group grant"
 
 
-class PartnerNotice(models.Model):
+class PartnerNotice(DeliveryState):
     """Outbox of notices to a partner's contact (email / SMS); delivery reads this table.
 
     The (partner, key, channel) constraint makes a notice due once: one low-balance alert per
@@ -300,9 +301,6 @@ class PartnerNotice(models.Model):
     dedupe_key = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
-    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_error = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]

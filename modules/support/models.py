@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from modules.core.models import Organization, Role, Tenant
+from modules.notifications.models import DeliveryState
 from modules.subscribers.models import Subscriber
 
 
@@ -308,7 +309,7 @@ class TicketEvent(models.Model):
         return f"{self.ticket.reference}: {self.get_kind_display()}"
 
 
-class SupportNotification(models.Model):
+class SupportNotification(DeliveryState):
     """Outbox of support notices (assignments, SLA risk and breach) for a portal user.
 
     Delivery by email/SMS reads this table; the row is the durable record that the notice was
@@ -330,9 +331,6 @@ class SupportNotification(models.Model):
     event = models.CharField(max_length=24, choices=Event.choices)
     message = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
-    last_error = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

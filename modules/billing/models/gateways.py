@@ -3,6 +3,7 @@
 from django.db import models
 
 from modules.core.models import Tenant
+from modules.notifications.models import DeliveryState
 
 
 class PaymentGateway(models.Model):
@@ -48,7 +49,7 @@ class WebhookEvent(models.Model):
         return f"{self.event_type} {self.event_id}"
 
 
-class OutboundMessage(models.Model):
+class OutboundMessage(DeliveryState):
     """A notification handed to a channel (the record exists even before a channel sends it)."""
 
     class Status(models.TextChoices):
@@ -69,9 +70,6 @@ class OutboundMessage(models.Model):
     dedupe_key = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
-    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
-    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_error = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
