@@ -305,9 +305,10 @@ class Prioritizer(threading.Thread):
 class LatencyProbe(threading.Thread):
     """PAP requests at a fixed pace beside the load; round-trip times in ms."""
 
-    def __init__(self, port: int, user: tuple[str, str], per_second: int = 100):
+    def __init__(self, port: int, user: tuple[str, str], per_second: int = 100, nice: int = 0):
         super().__init__(daemon=True)
         self.port, self.user, self.pause = port, user, 1 / per_second
+        self.nice = nice
         self.times: list[float] = []
         self.lost = 0
         self.stopping = threading.Event()
@@ -315,6 +316,8 @@ class LatencyProbe(threading.Thread):
     def run(self) -> None:
         from radius_server import nas_client
 
+        if self.nice:  # the probe waits for CPU like the generator does, no longer
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         while not self.stopping.is_set():
             packet = nas_client.access_request(SECRET.encode(), self.user[0],
                                                password=self.user[1])
@@ -334,7 +337,7 @@ class LatencyProbe(threading.Thread):
 
 
 def probed_pap(target_port: int, pids, db, user, args) -> tuple[dict, dict]:
-    probe = LatencyProbe(target_port, user)
+    probe = LatencyProbe(target_port, user, nice=args.nice)
     probe.start()
     try:
         load = radload("auth", f"127.0.0.1:{target_port}", pids, db, args)

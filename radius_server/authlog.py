@@ -1,7 +1,12 @@
-"""Auth log writes off the hot path: the receive loop appends a tuple, a thread COPYs batches.
+"""Auth log writes off the hot path: the receive loop appends a COPY line, a thread ships them.
 
 Every attempt is logged: rows wait in memory while the database is unreachable (up to a
 bound, then the oldest are counted and dropped) and are written in order once it is back.
+Each attempt is formatted once, as a line of COPY text, where it happens; the writer thread
+only joins the lines and hands PostgreSQL one buffer per batch, so it holds the interpreter
+for microseconds, not for a Python loop over thousands of rows (which the receive loop would
+wait for). A line PostgreSQL refuses is found by halving the batch and dropped with a warning,
+so one bad value never blocks the log.
 The same thread applies the rare side writes of a login (MAC binding, NAS last-seen).
 """
 
@@ -13,6 +18,7 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
+from itertools import islice
 
 import psycopg
 from django.db import connection
@@ -23,12 +29,44 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ("created_at", "username", "subscriber_id", "organization_id", "nas_id", "nas_ip",
            "calling_station_id", "auth_method", "outcome", "reason")
+COPY = f"COPY networking_authlog ({', '.join(COLUMNS)}) FROM STDIN"
 MAX_BACKLOG = 1_000_000
 LAST_SEEN_EVERY = 60.0
+# COPY text format: backslash, tab and line breaks escaped; NUL cannot be stored at all
+_ESCAPE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
+_NULL = "\\N"
+_second = [(0, "")]  # the last whole second and its text, replaced as one tuple
+
+
+def _timestamp(moment: float) -> str:
+    """UTC timestamp text for COPY; the seconds part is formatted once a second."""
+    whole = int(moment)
+    cached = _second[0]
+    if cached[0] != whole:
+        cached = _second[0] = (whole, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(whole)))
+    return f"{cached[1]}.{int((moment - whole) * 1_000_000):06d}+00"
+
+
+def _text(value: str | None, limit: int) -> str:
+    return value[:limit].translate(_ESCAPE) if value else ""
+
+
+def _id(value: int | None) -> str:
+    return _NULL if value is None else str(value)
+
+
+def copy_line(created: float, username: str, subscriber_id, organization_id, nas_id, nas_ip,
+              calling: str | None, method: str, outcome: str, reason: str) -> str:
+    """One auth log row as a line of COPY text (the columns of COLUMNS)."""
+    address = nas_ip.split("%", 1)[0] if nas_ip else ""  # no zone index in an inet
+    return (f"{_timestamp(created)}\t{_text(username, 64)}\t{_id(subscriber_id)}\t"
+            f"{_id(organization_id)}\t{_id(nas_id)}\t{address or _NULL}\t"
+            f"{_text(calling, 64)}\t{_text(method, 10)}\t{_text(outcome, 6)}\t"
+            f"{_text(reason, 48)}\n")
 
 
 class AuthLogWriter(threading.Thread):
-    def __init__(self, flush_interval: float = 0.2, max_batch: int = 5000):
+    def __init__(self, flush_interval: float = 0.2, max_batch: int = 20000):
         super().__init__(name="radius-authlog", daemon=True)
         self.rows: deque = deque()
         self.flush_interval = flush_interval
@@ -47,8 +85,8 @@ class AuthLogWriter(threading.Thread):
         if len(rows) >= MAX_BACKLOG:
             rows.popleft()
             self.dropped += 1
-        rows.append((created, username[:64], subscriber_id, organization_id, nas_id, nas_ip,
-                     (calling or "")[:64], method, outcome, reason[:48]))
+        rows.append(copy_line(created, username, subscriber_id, organization_id, nas_id, nas_ip,
+                              calling, method, outcome, reason))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping.set()
@@ -91,19 +129,30 @@ class AuthLogWriter(threading.Thread):
             bind_mac(subscriber_id, mac)
             self.macs.popleft()
         while self.rows or self._due_last_seen():
-            conn = self._connection()
             count = min(len(self.rows), self.max_batch)
-            batch = [self.rows[i] for i in range(count)]
-            with conn.transaction(), conn.cursor() as cursor:
-                if batch:
-                    with cursor.copy(f"COPY networking_authlog ({', '.join(COLUMNS)}) "
-                                     "FROM STDIN") as copy:
-                        for row in batch:
-                            copy.write_row((datetime.fromtimestamp(row[0], UTC), *row[1:]))
-                self._write_last_seen(cursor)
+            self._write(list(islice(self.rows, count)))
             for _ in range(count):
                 self.rows.popleft()
             self.written += count
+
+    def _write(self, lines: list[str]) -> None:
+        """COPY ``lines`` (and NAS last-seen times) in one transaction; a line PostgreSQL
+        refuses is found by halving and dropped, the others are written."""
+        conn = self._connection()
+        try:
+            with conn.transaction(), conn.cursor() as cursor:
+                if lines:
+                    with cursor.copy(COPY) as copy:
+                        copy.write("".join(lines).encode())
+                self._write_last_seen(cursor)
+        except psycopg.DataError as exc:
+            if len(lines) == 1:
+                self.dropped += 1
+                log.warning("auth log row refused and dropped (%s): %r", exc, lines[0][:200])
+                return
+            half = len(lines) // 2
+            self._write(lines[:half])
+            self._write(lines[half:])
 
     def _due_last_seen(self) -> bool:
         return any(seen - self._nas_written.get(pk, 0) > LAST_SEEN_EVERY

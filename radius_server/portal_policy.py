@@ -20,10 +20,12 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import connection, transaction
 
-from modules.networking import accounting
+from modules.networking import accounting, services
 from modules.networking.addressing import normalize_mac
 from modules.networking.authorization import plan_rate_attributes, walled_garden_attributes
+from modules.networking.models import Ipv4Pool, Ipv6Pool
 from modules.networking.selectors import interim_interval, unpaid_access_mode, walled_garden
+from modules.subscribers.models import Subscriber
 from radius_server import spool as spooling
 from radius_server.authlog import AuthLogWriter
 from radius_server.protocol import (
@@ -44,7 +46,6 @@ _SESSION_TIMEOUT_MAX = 2**31 - 1
 # A spooled Accounting-Request: receive time, NAS id, tenant, NAS owner (-1: none), source IP
 # length; then the source IP and the packet exactly as received (already authenticated).
 _SPOOLED = struct.Struct("!dqqqB")
-_APPLY_LOCK = 0x52414443  # pg_advisory_xact_lock key of spool writers
 _START, _STOP = (1).to_bytes(4, "big"), (2).to_bytes(4, "big")  # Acct-Status-Type values
 
 
@@ -230,10 +231,6 @@ class PortalPolicy(Policy):
 
     def _addresses(self, attributes: list, sub, nas, plan, walled: bool) -> list | None:
         """Framed-IP-Address (static or leased from a portal pool) and the delegated prefix."""
-        from modules.networking import services
-        from modules.networking.models import Ipv4Pool, Ipv6Pool
-        from modules.subscribers.models import Subscriber
-
         if sub.static_ipv4 and not walled:
             attributes = [a for a in attributes if a[0] != "Framed-Pool"]
             attributes.append(("Framed-IP-Address", sub.static_ipv4))
@@ -333,11 +330,6 @@ class PortalPolicy(Policy):
                 request, _SpooledNas(nas_id, tenant_id, None if org_id < 0 else org_id)))
         try:
             with transaction.atomic():
-                with connection.cursor() as cursor:
-                    # One spool at a time, across processes and machines: records of one
-                    # session may sit in several spools (NAS source ports differ), and two
-                    # concurrent first writes of a session would race on its open row.
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_APPLY_LOCK])
                 accounting.store_batch(accounting.coalesce(records), now=datetime.now(UTC))
                 with connection.cursor() as cursor:
                     cursor.execute(

@@ -274,8 +274,6 @@ class RadiusSession(models.Model):
                          name="session_live_sub_idx"),
             models.Index(fields=["nas_ip"], condition=Q(stopped_at__isnull=True),
                          name="session_live_nas_idx"),
-            models.Index(fields=["updated_at"], condition=Q(stopped_at__isnull=True),
-                         name="session_live_updated_idx"),
             models.Index(fields=["subscriber", "-started_at"], name="session_sub_idx"),
             models.Index(fields=["username"], name="session_username_idx"),
             models.Index(fields=["framed_ip"], name="session_framed_ip_idx"),
@@ -299,12 +297,15 @@ class AuthLog(models.Model):
 
     created_at = models.DateTimeField()
     username = models.CharField(max_length=64)
+    # Every attempt is a row (tens of thousands a second at peak): only the indexes the log is
+    # read by (time, username, organization scope) are paid for on each insert.
     subscriber = models.ForeignKey(Subscriber, on_delete=models.DO_NOTHING, null=True, blank=True,
-                                   related_name="+", db_constraint=False)
+                                   related_name="+", db_constraint=False, db_index=False)
     organization = models.ForeignKey(Organization, on_delete=models.DO_NOTHING, null=True,
-                                     blank=True, related_name="+", db_constraint=False)
+                                     blank=True, related_name="+", db_constraint=False,
+                                     db_index=False)
     nas = models.ForeignKey(NasDevice, on_delete=models.DO_NOTHING, null=True, blank=True,
-                            related_name="+", db_constraint=False)
+                            related_name="+", db_constraint=False, db_index=False)
     nas_ip = models.GenericIPAddressField("NAS IP", null=True, blank=True)
     calling_station_id = models.CharField(max_length=64, blank=True)
     auth_method = models.CharField(max_length=10, blank=True)

@@ -218,7 +218,13 @@ def convert(spec: Partitioned, today: date | None = None) -> int:
             cursor.execute(definition)
         for name, definition in uniques:  # each includes the partition column, or this fails
             cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{_check(name)}" {definition}')
-        cursor.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT')
+        # The default partition takes the rows that are still updated (open sessions): it keeps
+        # the table's storage options (free room per page for in-place updates).
+        cursor.execute("SELECT array_to_string(reloptions, ', ') FROM pg_class "
+                       "WHERE oid = %s::regclass", [old])
+        options = cursor.fetchone()[0]
+        storage = f" WITH ({options})" if options else ""
+        cursor.execute(f'CREATE TABLE "{table}_default" PARTITION OF "{table}" DEFAULT{storage}')
         months = {month_start(today, shift) for shift in range(spec.ahead + 1)}
         if first is not None:
             month = month_start(timezone.localtime(first, UTC).date())

@@ -1,7 +1,8 @@
 """The RADIUS server loop: UDP in, checks, policy, signed reply out.
 
 One process serves one core (the GIL); several processes share the ports through
-SO_REUSEPORT (see ``serve_processes``). In a process, one thread receives on both sockets and,
+SO_REUSEPORT (see ``serve_processes``), and a socket filter spreads even a single NAS's
+requests over them (``reuseport``). In a process, one thread receives on both sockets and,
 by default, runs ``Policy.authorize`` inline; accounting goes to group-commit threads (one
 session always to the same one) so that a slow store never blocks authentication. Nothing a
 client sends can raise out of the loop.
@@ -28,6 +29,7 @@ from .crypto import message_authenticator_ok, request_authenticator_ok, salt_enc
 from .dedup import DuplicateCache, Entry
 from .packet import Packet, decode, encode_reply
 from .policy import AccessRequest, AccountingRequest, AuthDecision, AuthMethod, Policy
+from .reuseport import access_program, accounting_program, attach
 from .workqueue import RequestQueue
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class ServerConfig:
     acct_port: int = 1813
     receive_buffer: int = 4 * 1024 * 1024
     reuse_port: bool = True
+    processes: int = 1  # processes sharing the ports: requests are steered over them
     duplicate_lifetime: float = 5.0
     auth_workers: int = 0
     max_queue: int = 4096
@@ -172,6 +175,9 @@ class RadiusServer:
             self._set_receive_buffer(sock)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.bind((cfg.host, port))
+            if cfg.reuse_port and cfg.processes > 1:
+                program = accounting_program if accounting else access_program
+                attach(sock, program(cfg.processes))
             sock.setblocking(False)
             self._listeners[sock.fileno()] = _Listener(sock, accounting)
             if accounting:
