@@ -202,11 +202,11 @@ def wait_answering(port: int, user: tuple[str, str], seconds: float = 60) -> Non
 # ------------------------------------------------------------------ load
 
 
-def radload(mode: str, target: str, pids: list[int], db: str, args) -> dict:
+def radload(mode: str, target: str, pids: list[int], db: str, args,
+            requests: int | None = None) -> dict:
     out = sh([str(HARNESS / "radload.sh"), "-m", mode, "-N", str(args.nice), "-p",
-              str(args.parallel), "-n",
-              str(args.requests), "-T", "90", "-S", ",".join(map(str, pids)), "-D", db, target,
-              SECRET], timeout=120)
+              str(args.parallel), "-n", str(requests or args.requests), "-T", "90", "-S",
+              ",".join(map(str, pids)), "-D", db, target, SECRET], timeout=120)
     return dict(kv.split("=", 1) for kv in out.split() if "=" in kv)
 
 
@@ -336,11 +336,16 @@ class LatencyProbe(threading.Thread):
                 "p99_ms": f"{times[min(len(times) - 1, int(len(times) * 0.99))]:.2f}"}
 
 
-def probed_pap(target_port: int, pids, db, user, args) -> tuple[dict, dict]:
+PROBE_SECONDS = 10  # at 100 probes a second: a p99 of about a thousand round trips
+
+
+def probed_pap(target_port: int, pids, db, user, args, rps: float | None) -> tuple[dict, dict]:
+    """A PAP load of about PROBE_SECONDS at the server's matrix rate, probed meanwhile."""
+    requests = max(args.requests, int((rps or 0) * PROBE_SECONDS))
     probe = LatencyProbe(target_port, user, nice=args.nice)
     probe.start()
     try:
-        load = radload("auth", f"127.0.0.1:{target_port}", pids, db, args)
+        load = radload("auth", f"127.0.0.1:{target_port}", pids, db, args, requests)
     finally:
         probe.stopping.set()
         probe.join(5)
@@ -368,6 +373,19 @@ def matrix_rows(text: str) -> list[str]:
     return lines[start:] if start is not None else lines[-6:]
 
 
+def matrix_figures(table: list[str]) -> tuple[dict, dict]:
+    """Requests a second, and core-ms per request of the server and its own PostgreSQL
+    backends (what other jobs on a shared machine disturb least), per (mode, target)."""
+    rps, cost = {}, {}
+    for row in table:
+        cells = row.split()
+        if len(cells) > 11 and cells[0] in ("auth", "acct"):
+            rps[(cells[0], cells[1])] = float(cells[4])
+            cost[(cells[0], cells[1])] = (float(cells[10]) + float(cells[11])) * 10 / float(
+                cells[4])
+    return rps, cost
+
+
 DESIGN = """\
 The design of `radius_server/` behind these figures:
 - **No query per Access-Request.** Each process answers from an in-memory snapshot
@@ -376,8 +394,10 @@ The design of `radius_server/` behind these figures:
   `LISTEN/NOTIFY` (triggers on the source tables), so changes apply within a second without a
   restart. Passwords are decrypted once per subscriber and kept; reply attributes are cached per
   plan, vendor and state.
-- **Auth log off the hot path, nothing lost.** Every attempt is appended to a queue; a writer
-  thread `COPY`s it into `networking_authlog` in batches (group commit, every 0.2 s).
+- **Auth log off the hot path, nothing lost.** Every attempt is formatted once as a line of
+  COPY text and queued; a writer thread hands PostgreSQL one buffer per batch (group commit,
+  every 0.2 s), so it holds the interpreter for microseconds, and the auth log carries only
+  the indexes it is read by.
 - **Accounting through a durable local spool.** Each process appends the Accounting-Requests
   that arrived meanwhile to its own spool file with one `write` and one `fsync` (group commit
   on a local file) and answers only after that; a writer thread applies the spool to
@@ -387,8 +407,15 @@ The design of `radius_server/` behind these figures:
   grows up to `RADIUS_SPOOL_MAX_MB`, after which accounting goes unanswered (the NAS
   retransmits). Starts and Stops update the process's live-session picture at once, so the
   simultaneous-use check does not wait for the database.
-- **SO_REUSEPORT processes.** `--processes` (one per core by default) share the ports; the
-  kernel spreads clients over them; each has its own snapshot and connections.
+- **SO_REUSEPORT processes, steered by packet.** `--processes` (one per core by default)
+  share the ports, each with its own snapshot and connections. A classic-BPF filter on the
+  port group picks the process from the RADIUS packet, not from the sender's address: an
+  Access-Request by its Request Authenticator, an Accounting-Request by its Acct-Session-Id
+  (a session's records stay in order on one process). A NAS that sends everything from one
+  socket (radclient here, most BRAS) therefore uses every core.
+- **Interim-Updates in place.** No index covers a column an Interim-Update changes, and the
+  open sessions' pages keep a fifth free, so PostgreSQL rewrites the row in its page (a HOT
+  update) instead of adding an entry to each index.
 - **No collector pauses in the reply path.** After the snapshot is loaded each process calls
   `gc.freeze()` (the snapshot's objects are never scanned again), raises the young-generation
   threshold, and lowers the interpreter's switch interval to 1 ms so a background thread (spool
@@ -445,13 +472,15 @@ def main() -> None:
         chap = method_run("chap", ours_port, ours_pids, users, args)
         mschap = method_run("mschapv2", ours_port, ours_pids, users, args)
         methods_done = time.monotonic()
+        rps, cost = matrix_figures(table)
         anchor_load, anchor_probe = probed_pap(anchor_port, [anchor_pid], "fr_anchor",
-                                               users[1], args)
+                                               users[1], args, rps.get(("auth", "anchor")))
         # Logins of the CHAP/MS-CHAPv2 runs hold simultaneous-use reservations for 30 s from
         # their own Calling-Station-Ids: a PAP login of the same user from radload's device
         # before then is (rightly) rejected, which would spoil the run's expected replies.
         time.sleep(max(0.0, 31 - (time.monotonic() - methods_done)))
-        ours_load, ours_probe = probed_pap(ours_port, ours_pids, DB, users[1], args)
+        ours_load, ours_probe = probed_pap(ours_port, ours_pids, DB, users[1], args,
+                                           rps.get(("auth", "ours")))
     finally:
         prioritizer.stopping.set()
         os.killpg(ours.pid, signal.SIGTERM)
@@ -463,15 +492,6 @@ def main() -> None:
                         str(anchor_dir)], capture_output=True, timeout=30)
     counters = [line for line in ours_log.read_text().splitlines() if "server stopped" in line]
 
-    rps, cost = {}, {}
-    for row in table:
-        cells = row.split()
-        if len(cells) > 11 and cells[0] in ("auth", "acct"):
-            rps[(cells[0], cells[1])] = float(cells[4])
-            # CPU of the server and of its own PostgreSQL backends per request (core-ms): what
-            # other jobs on a shared machine disturb least
-            cost[(cells[0], cells[1])] = (float(cells[10]) + float(cells[11])) * 10 / float(
-                cells[4])
 
     def ratio(mode: str) -> str:
         anchor, mine = rps.get((mode, "anchor")), rps.get((mode, "ours"))
@@ -530,7 +550,8 @@ Side by side (bench-matrix, P={args.parallel}, {args.requests:,} requests per ru
   (target: at least the anchor's PAP figure, {anchor_pap or 'n/a'} rps).
 
 Latency under PAP load (a probe sends 100 PAP requests per second beside radload's
-P={args.parallel} and times each round trip, client side):
+P={args.parallel}, for about {PROBE_SECONDS} s at each server's rate, at the generator's
+priority, and times each round trip, client side):
 
 | server | radload rps | probe p50 ms | probe p99 ms | probes | lost |
 | --- | --- | --- | --- | --- | --- |
