@@ -110,9 +110,15 @@ def seed_portal(users_file: Path, count: int) -> None:
     NasDevice.objects.update_or_create(
         address="127.0.0.1", defaults={"organization": root, "name": "Bench NAS",
                                        "secret": SECRET, "vendor": "mikrotik", "is_active": True})
-    # sessions left open by an interrupted run would count against simultaneous use
-    RadiusSession.objects.filter(stopped_at__isnull=True).update(
-        stopped_at=datetime.now(UTC), terminate_cause="Bench-Reset")
+    # A fresh run, as the harness gives the anchor (it empties radacct and radpostauth): no
+    # sessions, usage or auth log of earlier runs, and no spool that would replay them. (This
+    # machine's PostgreSQL may run without autovacuum: earlier runs' dead rows would slow
+    # this one.)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {RadiusSession._meta.db_table}, networking_dailyusage, "
+                       "networking_cycleusage, networking_usagealert, networking_authlog, "
+                       "radius_server_spoolmark")
+    shutil.rmtree(WORK / "portal-spool", ignore_errors=True)
     have = Subscriber.objects.filter(tenant=tenant, plan=plan).count()
     if have == count:
         return
