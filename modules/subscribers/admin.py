@@ -158,6 +158,7 @@ class SubscriberAdmin(ScopedModelAdmin, ImportExportModelAdmin):
     import_form_class = ImportForm
     export_form_class = ExportForm
     resource_classes = [SubscriberResource]
+    change_list_template = "admin/subscribers/subscriber/change_list.html"  # rows: listing.py
     list_display = ["username", "name", "mobile", "plan", "organization", "status_cell",
                     "expires_at"]
     list_select_related = ["plan", "organization"]

@@ -17,8 +17,9 @@ Column format (also the downloadable template, see `TEMPLATE_HEADERS`):
 Speed (100,000 rows a pass): every lookup (organizations, plans, existing usernames) is one
 query per file; a row skips import-export's generic per-row work that a create-only import does
 not need (instance loader, diff, the field walk recomputed per row, `full_clean`) but keeps its
-per-column validation and row results; passwords are encrypted per batch; rows are inserted with
-`bulk_create` and their audit rows with one INSERT per batch; the dry run does not write at all.
+per-column validation and row results; a confirmed import streams each valid row into one COPY
+while the next rows are validated (`copy_stream`), then writes the audit rows in one INSERT; the
+dry run does not write at all.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from modules.plans.cells import neutralize, unescape_cell
 from modules.plans.models import Plan
 from modules.plans.selectors import available_to_organization, sellable_plans
 from modules.plans.services import tenant_zone
-from modules.subscribers.crypto import encrypt_passwords
+from modules.subscribers.copy_stream import SubscriberCopy
 from modules.subscribers.models import Subscriber
 from modules.subscribers.validation import (
     normalize_email,
@@ -82,8 +83,8 @@ class SubscriberResource(resources.ModelResource):
         import_id_fields = []
         instance_loader_class = NeverExisting
         force_init_instance = True
-        use_bulk = True
-        batch_size = 2000
+        use_bulk = True  # no savepoint per row
+        batch_size = None  # rows go to `copy_stream` as they pass, not in batches
         skip_diff = True
         skip_unchanged = False
         clean_model_instances = False
@@ -95,10 +96,19 @@ class SubscriberResource(resources.ModelResource):
         self.imported_ids: list[int] = []
         self.previewed = 0
         self.dry_run = False
+        self.stream: SubscriberCopy | None = None
+        self.write_error: Exception | None = None
 
     def import_data(self, dataset, dry_run=False, **kwargs):
         self.dry_run = dry_run  # before_import and the row hooks are not told
         return super().import_data(dataset, dry_run=dry_run, **kwargs)
+
+    def import_data_inner(self, dataset, *args, **kwargs):
+        try:
+            return super().import_data_inner(dataset, *args, **kwargs)
+        finally:
+            if self.stream is not None:  # an exception left the COPY open
+                self.stream.abort()
 
     # Header and lookups: one query each per file -----------------------------------------
     def before_import(self, dataset, **kwargs):
@@ -125,15 +135,21 @@ class SubscriberResource(resources.ModelResource):
             self.plans.setdefault(plan.code, []).append(plan)
         self.region = tenant_region(self.tenant_id)
         self.zone = tenant_zone(self.tenant_id)
-        names = {str(n).strip() for n in dataset["username"] if n}
-        self.existing = set()
-        names_list = list(names)
-        for i in range(0, len(names_list), 10000):
-            self.existing.update(Subscriber.objects.filter(
-                tenant_id=self.tenant_id, username__in=names_list[i:i + 10000],
-            ).values_list("username", flat=True))
+        names = list({str(n).strip() for n in dataset["username"] if n})
+        with connection.cursor() as cursor:  # one array parameter, not 100,000 placeholders
+            cursor.execute("SELECT username FROM subscribers_subscriber WHERE tenant_id = %s "
+                           "AND username = ANY(%s::text[])", [self.tenant_id, names])
+            self.existing = {name for (name,) in cursor.fetchall()}
         self.seen: set[str] = set()
         self.available: dict[int, set[int]] = {}
+        # Plans per organization named in the file, read now: no query while rows stream.
+        codes = {unescape_cell(c) for c in dataset["organization"]} if (
+            "organization" in headers) else set()
+        for org in [self.home, *(self.orgs[c] for c in codes if c in self.orgs)]:
+            if org is not None:
+                self._available(org)
+        self.total_rows = len(dataset)
+        self.stream = None if self.dry_run else SubscriberCopy()
         self.import_fields = self.get_import_fields()
         blank = Subscriber(tenant_id=self.tenant_id)
         self.blank = {k: v for k, v in blank.__dict__.items() if k != "_state"}
@@ -166,7 +182,14 @@ class SubscriberResource(resources.ModelResource):
             result.import_type = RowResult.IMPORT_TYPE_ERROR
             result.errors.append(self.get_error_result_class()(
                 exc, row=row, number=kwargs.get("row_number")))
+        if self.stream is not None and kwargs.get("row_number", 0) >= self.total_rows:
+            self.finish_stream()  # the last row: before import-export's closing savepoint
         return result
+
+    def save_instance(self, instance, is_create, row, **kwargs):
+        """A valid row of a confirmed import goes to the COPY now (the dry run keeps none)."""
+        if self.stream is not None:
+            self.stream.add(instance, self.total_rows - kwargs.get("row_number", 1) + 1)
 
     # Per row: widgets set raw text, then one validation pass reports every bad column ---
     def import_instance(self, instance, row, **kwargs):
@@ -242,6 +265,8 @@ class SubscriberResource(resources.ModelResource):
     def _available(self, org) -> set[int]:
         """Plans a subscriber of `org` may be on (plan sharing included), one query per org."""
         if org.pk not in self.available:
+            if self.stream is not None:
+                self.stream.pause()
             self.available[org.pk] = set(
                 available_to_organization(org).values_list("pk", flat=True))
         return self.available[org.pk]
@@ -311,45 +336,27 @@ class SubscriberResource(resources.ModelResource):
             moment = datetime.combine(day, time(23, 59, 59))
         return moment if timezone.is_aware(moment) else timezone.make_aware(moment, self.zone)
 
-    # Saving: encrypt only what will be kept, per batch; the dry run writes nothing -------
+    # Saving: rows stream during the loop; here the stream ends and the audit is written ---
+    def finish_stream(self) -> None:
+        stream, self.stream = self.stream, None
+        written = stream.finish()
+        self.write_error = stream.error
+        if written:
+            self.record_import(written)
+            self.imported_ids += [pk for pk, _ in written]
+
     def bulk_create(self, using_transactions, dry_run, raise_errors, batch_size=None,
                     result=None):
-        created = list(self.create_instances)
+        """Called once, after the last row: report a failed COPY (the import rolls back)."""
         self.create_instances.clear()
-        if dry_run or not created:
-            return
-        try:
-            self.copy_rows(created)
-        except Exception as exc:  # the whole import rolls back, like a failed bulk_create
-            self.handle_import_error(result, exc, raise_errors)
-            return
-        self.record_import(created)
-        self.imported_ids += [s.pk for s in created]
+        if self.stream is not None:
+            self.finish_stream()
+        error, self.write_error = self.write_error, None
+        if error is not None:
+            self.handle_import_error(result, error, raise_errors)
 
-    def copy_rows(self, subscribers: list[Subscriber]) -> None:
-        """Write a validated batch with COPY: `bulk_create` prepares each of ~30 fields of
-        each row through the field API, several times the cost of the insert itself. The ids
-        are drawn from the table's sequence first, so the rows know them (audit rows)."""
-        fields = Subscriber._meta.concrete_fields
-        now = timezone.now()
-        tokens = encrypt_passwords([s.password_clear for s in subscribers])
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence('subscribers_subscriber', "
-                           "'id')) FROM generate_series(1, %s)", [len(subscribers)])
-            ids = [pk for (pk,) in cursor.fetchall()]
-            for subscriber, pk, token in zip(subscribers, ids, tokens, strict=True):
-                subscriber.pk, subscriber.password_encrypted = pk, token
-                subscriber.created_at = subscriber.updated_at = now
-                subscriber._state.adding = False
-            columns = ", ".join(f'"{f.column}"' for f in fields)
-            with cursor.copy(f"COPY subscribers_subscriber ({columns}) FROM STDIN") as copy:
-                for subscriber in subscribers:
-                    copy.write_row([getattr(subscriber, f.attname) for f in fields])
-
-    def record_import(self, subscribers: list[Subscriber]) -> None:
+    def record_import(self, written: list[tuple[int, str]]) -> None:
         """The audit row of each imported subscriber, in one INSERT (no model per row)."""
-        if not subscribers:
-            return
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO subscribers_statuschange (subscriber_id, from_status, to_status, "
@@ -357,7 +364,7 @@ class SubscriberResource(resources.ModelResource):
                 "SELECT row.id, 'new', row.status, 'import', '', %s, %s "
                 "FROM unnest(%s::bigint[], %s::text[]) AS row(id, status)",
                 [self.user.pk if self.user is not None else None, timezone.now(),
-                 [s.pk for s in subscribers], [s.status for s in subscribers]])
+                 [pk for pk, _ in written], [status for _, status in written]])
 
     # Export (import-export's own, for modest selections; big exports stream) -----------
     def export_field(self, field, instance, **kwargs):

@@ -251,3 +251,65 @@ def running_role(world):
             content_type__app_label="subscribers", codename__in=codenames))
 
     return grant
+
+
+# Streaming the rows of a confirmed import ---------------------------------------------------
+def test_rows_stream_across_a_lookup_made_midway(world, plan, monkeypatch):
+    """An organization's plans not read up front are read between two COPYs; nothing is lost."""
+    original = SubscriberResource.before_import
+
+    def forgetful(self, data, **kwargs):
+        original(self, data, **kwargs)
+        self.available.clear()
+
+    monkeypatch.setattr(SubscriberResource, "before_import", forgetful)
+    rows = [row(f"bulk{i}", organization="lco1" if i < 600 else "lco2") for i in range(1200)]
+    result = run_import(world.users["dist"], dataset(rows))
+    assert not result.has_errors() and not result.has_validation_errors()
+    imported = Subscriber.objects.filter(username__startswith="bulk")
+    assert imported.count() == 1200
+    assert imported.filter(organization=world.orgs["lco2"]).count() == 600
+    assert StatusChange.objects.filter(subscriber__in=imported, action="import").count() == 1200
+    assert imported.get(username="bulk1199").get_password() == "Pass-1234"
+
+
+def test_a_row_refused_by_the_database_rolls_back_the_whole_import(world, plan, monkeypatch):
+    """A subscriber added after the duplicate check (another import, at the same moment): the
+    COPY fails, the import reports it and keeps nothing."""
+    original = SubscriberResource.before_import
+
+    def racing(self, data, **kwargs):
+        original(self, data, **kwargs)
+        make_subscriber(world.orgs["lco1"], username="late.one")
+
+    monkeypatch.setattr(SubscriberResource, "before_import", racing)
+    result = run_import(world.users["lco1"], dataset([row("early.one"), row("late.one"),
+                                                      row("after.one")]))
+    assert result.has_errors()
+    assert "late.one" in str(result.base_errors[0].error)
+    assert not Subscriber.objects.filter(
+        username__in=["early.one", "late.one", "after.one"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_confirmed_import_tells_the_radius_servers_of_every_new_subscriber():
+    import psycopg
+    from django.db import connection
+
+    from modules.core.models import User
+    from modules.core.services import create_portal_user, create_tenant
+
+    tenant = create_tenant(name="Notify Net", slug="notify-net")
+    make_plan(tenant.root, code="fiber-100", name="Fiber 100")
+    user = create_portal_user(username="notify-admin", password="x" * 20,
+                              organization=tenant.root, kind=User.Kind.ISP_ADMIN, roles=[])
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as listener:
+        listener.execute("LISTEN radius_config")
+        result = run_import(user, dataset([row(f"heard{i}") for i in range(700)]))
+        assert not result.has_errors() and not result.has_validation_errors()
+        heard = set()
+        for notice in listener.notifies(timeout=2):
+            if notice.payload.startswith("subscriber:"):
+                heard.update(int(pk) for pk in notice.payload.split(":", 1)[1].split(","))
+    imported = set(Subscriber.objects.filter(tenant=tenant).values_list("pk", flat=True))
+    assert len(imported) == 700 and heard == imported

@@ -216,3 +216,37 @@ def test_another_module_can_add_a_daily_list(client, world, daily):
         assert b"Unpaid" in page
     finally:
         selectors._extra_lists.pop("unpaid")
+
+
+# The rows of the list: rendered once per page, unfold's HTML ----------------------------------
+def test_the_rows_are_unfolds_own_cells_and_row_actions(client, world, plan):
+    from django.template.loader import render_to_string
+    from unfold.templatetags.unfold_list import results
+
+    for status in ("active", "suspended", "new"):
+        make_subscriber(world.orgs["lco1"], plan=plan, status=status, mac_address="",
+                        expires_at=timezone.now() + timedelta(days=3))
+    client.force_login(world.users["dist"])
+    response = client.get(reverse(CHANGELIST), {"q": "sub", "o": "7"})
+    html = response.content.decode()
+    actions = response.context["actions_row"]
+    assert actions, "the row actions menu is part of what is compared"
+    rows = list(results(response.context["cl"]))  # unfold's own rendering of the same rows
+    assert len(rows) == 3
+    for row in rows:
+        pk = row.instance.pk
+        for cell in row:  # checkbox, change link (filters kept), badge, dates: unchanged
+            assert str(cell) in html
+        menu = render_to_string("unfold/helpers/actions_row.html",
+                                {"actions": actions, "instance_pk": pk}, response.wsgi_request)
+        assert menu in html
+    assert "?_changelist_filters=q%3Dsub%26o%3D7" in html
+    assert html.count('name="_selected_action"') == 3
+
+
+def test_a_popup_list_keeps_unfolds_own_rows(client, world, plan):
+    make_subscriber(world.orgs["lco1"], plan=plan)
+    client.force_login(world.users["dist"])
+    response = client.get(reverse(CHANGELIST), {"_popup": "1", "_to_field": "id"})
+    assert response.status_code == 200
+    assert b"data-popup-opener" in response.content

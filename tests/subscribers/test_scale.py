@@ -175,3 +175,28 @@ def test_export_is_written_by_the_database_with_every_cell_neutralised(client, w
     assert len(evil["expires_at"]) == 19
     assert (plain["name"], plain["plan"], plain["expires_at"]) == (
         "Plain, \"quoted\"\nName", "", "")
+
+
+@pytest.mark.parametrize("region", ["IN", "GB", "AE", "DE", "BD", "NP", "IT", "US", "RU", "SG"])
+def test_the_phone_validity_check_agrees_with_phonenumbers(region):
+    """Example numbers of every type, and neighbours of them, valid or not."""
+    from random import Random
+
+    from modules.subscribers.validation import _is_valid_number
+
+    rnd, checked = Random(region), 0
+    for kind in range(12):
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None:
+            continue
+        for _ in range(40):
+            digits = list(str(example.national_number))
+            digits[rnd.randrange(len(digits))] = str(rnd.randrange(10))
+            if rnd.random() < 0.2:
+                digits = digits[:-1] if rnd.random() < 0.5 else [*digits, "1"]
+            number = phonenumbers.PhoneNumber(
+                country_code=example.country_code, national_number=int("".join(digits)),
+                italian_leading_zero=example.italian_leading_zero)
+            assert _is_valid_number(number) == phonenumbers.is_valid_number(number), number
+            checked += 1
+    assert checked
