@@ -49,14 +49,25 @@ class DuplicateCache:
             return True, entry
         entry = Entry(authenticator, now)
         self._entries[key] = entry
-        self._order.append((now, key, entry))
+        order = self._order
+        order.append((now, key, entry))
+        # Expire as we go, two for each one added: under load the cache never builds up a
+        # half-second of entries for `sweep` to drop at once (a pause of milliseconds).
+        horizon = now - self.lifetime
+        for _ in range(2):
+            if not order or order[0][0] >= horizon:
+                break
+            self._expire(order.popleft())
         return False, entry
 
     def sweep(self, now: float) -> None:
+        """Drop every expired entry (the loop calls it when requests are few)."""
         horizon = now - self.lifetime
         order = self._order
-        entries = self._entries
         while order and order[0][0] < horizon:
-            _, key, entry = order.popleft()
-            if entries.get(key) is entry:
-                del entries[key]
+            self._expire(order.popleft())
+
+    def _expire(self, item: tuple[float, tuple, Entry]) -> None:
+        _, key, entry = item
+        if self._entries.get(key) is entry:
+            del self._entries[key]

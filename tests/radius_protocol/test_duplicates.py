@@ -91,3 +91,14 @@ def test_cache_entries_expire_after_their_lifetime():
     cache.sweep(now=106.0)
     assert len(cache) == 0
     assert cache.begin(("port", "ip", 1, 1), authenticator, now=106.0)[0] is False
+
+
+def test_new_requests_expire_old_entries_without_a_sweep():
+    cache = DuplicateCache(lifetime=5.0)
+    for n in range(1000):
+        cache.begin(("port", "ip", 1, n), os.urandom(16), now=100.0)
+    for n in range(600):  # each new request drops up to two expired ones
+        cache.begin(("port", "ip", 2, n), os.urandom(16), now=106.0)
+    assert len(cache) == 600  # the old thousand went, two with each new request
+    kept, entry = cache.begin(("port", "ip", 2, 0), b"x" * 16, now=106.5)
+    assert not kept and entry.created == 106.5
