@@ -475,6 +475,9 @@ def main() -> None:
             capture_output=True, text=True, timeout=400)
         table = matrix_rows(matrix.stdout)
         drained = wait_accounting_applied()
+        # The matrix's PAP logins hold simultaneous-use reservations for 30 s from radload's
+        # devices; CHAP logins of the same users from other devices would (rightly) be refused.
+        time.sleep(31)
         chap = method_run("chap", ours_port, ours_pids, users, args)
         mschap = method_run("mschapv2", ours_port, ours_pids, users, args)
         methods_done = time.monotonic()
