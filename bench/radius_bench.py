@@ -551,7 +551,7 @@ Side by side (bench-matrix, P={args.parallel}, {args.requests:,} requests per ru
 
 - PAP: ours / anchor = **{ratio("auth")}** (target 5x); {efficiency("auth")}.
 - Accounting (Start, Interim-Update, Stop): ours / anchor = **{ratio("acct")}** (target 3x);
-  {efficiency("acct")} Our spool writers had everything in PostgreSQL {drained:.1f} s after
+  {efficiency("acct")}. Our spool writers had everything in PostgreSQL {drained:.1f} s after
   the matrix ended (their work after the run is not in the CPU columns).
 - CHAP (ours): {line(chap, ("rps", "ok", "lost", "srv_core_pct"))}
 - MS-CHAPv2 with MS-CHAP2-Success and MPPE keys (ours): {line(mschap, ("rps", "ok", "lost",
@@ -579,8 +579,8 @@ Server-side counters at the end (per process; latency from kernel receive to sen
 ```
 
 Targets in this run: {met()}. With other jobs on the machine (`other%`) both servers' loops
-are starved (srv% well below 100); radclient sends each run from one socket, so SO_REUSEPORT
-gives a run to one of our processes (see the counters per process).
+are starved (srv% well below 100). radclient sends each run from one socket; the socket filter
+spreads it over our processes (see the counters per process).
 
 {DESIGN}
 """
