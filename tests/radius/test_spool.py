@@ -1,6 +1,7 @@
 """The accounting spool's files: order across segments, torn tails, idle slots, positions."""
 
 import os
+import time
 
 import pytest
 
@@ -75,3 +76,23 @@ def test_a_stored_position_is_resumed_and_a_stale_one_is_not_trusted(tmp_path, s
     writer.start()
     writer.join(5)
     assert applied == ([b"one", b"two"] if stale else [b"two"])
+
+
+def test_records_arriving_within_the_interval_are_applied_in_one_transaction(tmp_path):
+    own, _ = _open(tmp_path)
+    batches = []
+    writer = spooling.SpoolWriter(own, lambda bodies, sid, pos: batches.append(list(bodies)),
+                                  lambda sid: None, min_interval=0.5)
+    writer.start()
+    own.append([b"first"])
+    deadline = time.monotonic() + 5
+    while not batches and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for n in range(20):  # while the writer waits out its interval
+        own.append([f"record-{n}".encode()])
+    while not writer.idle and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.stop()
+    own.close()
+    assert batches[0] == [b"first"]
+    assert batches[1:] == [[f"record-{n}".encode() for n in range(20)]]
