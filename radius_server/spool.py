@@ -46,6 +46,10 @@ def frame(body: bytes) -> bytes:
     return _FRAME.pack(len(body), zlib.crc32(body)) + body
 
 
+# The appended bytes and the file's new length: all an acknowledged record needs.
+_sync_data = getattr(os, "fdatasync", os.fsync)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -149,7 +153,7 @@ class Spool:
                 if written != len(data):
                     raise OSError(f"short write to the accounting spool ({written} of "
                                   f"{len(data)})")
-                os.fsync(self._fd)
+                _sync_data(self._fd)
             except OSError:  # a full disk or an I/O error: answer nothing, keep frames whole
                 with contextlib.suppress(OSError):
                     os.ftruncate(self._fd, self._size)

@@ -64,6 +64,9 @@ class ServerConfig:
     accounting_batch_max: int = 512
     accounting_batch_delay: float = 0.0
     accounting_workers: int = 1  # more overlap slow stores; one session stays on one worker
+    # Store each burst of Accounting-Requests in the receive loop itself, for a policy whose
+    # `account_batch` only appends to a local spool: no hand-over to a worker thread.
+    accounting_inline: bool = False
     status_server_per_second: int = 20
     min_interim_interval: int = 60  # RFC 2869 §5.16
 
@@ -153,6 +156,7 @@ class RadiusServer:
             max_delay=self.config.accounting_batch_delay,
             name="radius-accounting",
         )
+        self._inline: list | None = [] if self.config.accounting_inline else None
         self._queue = RequestQueue(self.config.max_queue) if self.config.auth_workers else None
         self._workers: list[threading.Thread] = []
         self._status_windows: dict[Client, list[int]] = {}
@@ -269,6 +273,14 @@ class RadiusServer:
     # ------------------------------------------------------------------ receive path
 
     def _drain(self, listener: _Listener) -> None:
+        try:
+            self._receive_burst(listener)
+        finally:
+            if self._inline:  # one spool write (and fsync) for the burst's accounting
+                batch, self._inline = self._inline, []
+                self._store_accounting(batch)
+
+    def _receive_burst(self, listener: _Listener) -> None:
         recvmsg = listener.sock.recvmsg
         for _ in range(_BURST):
             try:  # a longer datagram is cut at 4096: only padding can be lost (RFC 2865 §3)
@@ -541,7 +553,10 @@ class RadiusServer:
         if entry is None:
             return None
         request = AccountingRequest(packet, client, source, received_at, self.codec)
-        self._accounting.submit((request, entry, listener.sock))
+        if self._inline is not None:
+            self._inline.append((request, entry, listener.sock))
+        else:
+            self._accounting.submit((request, entry, listener.sock))
         return None
 
     def _store_accounting(self, batch: list) -> None:

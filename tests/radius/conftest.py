@@ -129,7 +129,9 @@ def radius(radius_world, settings, tmp_path):
     policy = PortalPolicy(log_decisions=False, spool_dir=str(tmp_path / "spool"))
     policy.writer.flush_interval = 0.05
     policy.start()
-    config = ServerConfig(host="127.0.0.1", auth_port=0, acct_port=0, reuse_port=False)
+    # as `manage.py radius_server` configures it: accounting spooled in the receive loop
+    config = ServerConfig(host="127.0.0.1", auth_port=0, acct_port=0, reuse_port=False,
+                          accounting_inline=True)
     server = PortalRadiusServer(policy, policy.snapshot.clients, config, policy.codec)
     policy.listener.on_change = lambda: setattr(server, "clients", policy.snapshot.clients)
     server.start()

@@ -4,12 +4,15 @@ stored, in batches."""
 import hashlib
 import socket
 import struct
+import threading
 from datetime import UTC, datetime
 
 import pytest
 
+from .conftest import MemoryPolicy
 from .helpers import (
     RADCLIENT,
+    Nas,
     accounting_request,
     attr,
     check_reply,
@@ -180,3 +183,52 @@ def test_requests_arriving_together_are_stored_in_batches(server, policy):
         assert len(policy.stored) == 200
     finally:
         sock.close()
+
+
+def test_inline_accounting_stores_a_burst_in_one_batch_and_answers_each(make_server):
+    policy = _FirstStoreWaits()
+    server = make_server(policy, accounting_inline=True)
+    requests = [
+        accounting_request(int_attr(40, 3) + attr(44, f"s-{n}".encode()) + attr(1, b"alice")
+                           + attr(4, socket.inet_aton("10.0.0.1")), ident=n)
+        for n in range(20)
+    ]
+    nas = Nas(server.acct_address)
+    try:
+        nas.send(requests[0])
+        assert policy.storing.wait(2)  # the loop is busy with the first one
+        for request in requests[1:]:
+            nas.send(request)
+        policy.release.set()
+        replies = [nas.receive(2.0) for _ in requests]
+    finally:
+        nas.close()
+    assert all(reply is not None and reply[0] == 5 for reply in replies)
+    assert sorted(reply[1] for reply in replies) == list(range(20))
+    assert len(policy.stored) == 20
+    assert policy.batches == [1, 19]  # what waited in the socket went to the store together
+
+
+class _FirstStoreWaits(MemoryPolicy):
+    def __init__(self):
+        super().__init__()
+        self.storing, self.release = threading.Event(), threading.Event()
+
+    def account_batch(self, requests):
+        self.storing.set()
+        self.release.wait(2)
+        return super().account_batch(requests)
+
+
+def test_inline_accounting_not_stored_is_not_answered(make_server, policy):
+    policy.store_ok = False
+    server = make_server(policy, accounting_inline=True)
+    nas = Nas(server.acct_address)
+    try:
+        reply = nas.exchange(accounting_request(
+            int_attr(40, 3) + attr(44, b"s-1") + attr(1, b"alice")
+            + attr(4, socket.inet_aton("10.0.0.1"))), timeout=0.5)
+    finally:
+        nas.close()
+    assert reply is None
+    assert server.counters.snapshot()["drops"] == {"accounting_not_stored": 1}

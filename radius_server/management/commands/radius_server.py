@@ -93,7 +93,7 @@ class Command(BaseCommand):
             raise CommandError("--auth and --acct must use the same host.")
         config = ServerConfig(host=host, auth_port=auth_port, acct_port=acct_port,
                               auth_workers=options["auth_workers"],
-                              processes=options["processes"])
+                              processes=options["processes"], accounting_inline=True)
         connections.close_all()  # children open their own connections after the fork
         PortalRadiusServer.stats_interval = options["stats_interval"]
 
