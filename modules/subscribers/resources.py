@@ -193,9 +193,13 @@ class SubscriberResource(resources.ModelResource):
 
     # Per row: widgets set raw text, then one validation pass reports every bad column ---
     def import_instance(self, instance, row, **kwargs):
-        for key in row:
-            row[key] = unescape_cell(row[key])
         errors: dict[str, list[str]] = {}
+        for key in row:
+            value = unescape_cell(row[key])
+            if isinstance(value, str) and "\x00" in value:  # PostgreSQL refuses it at COPY
+                errors[key] = ["This cell holds a NUL character, which cannot be stored."]
+                value = value.replace("\x00", "")
+            row[key] = value
         for field in self.import_fields:
             try:
                 self.import_field(field, instance, row)

@@ -98,6 +98,15 @@ def test_every_bad_column_of_a_row_is_reported_at_once(world, plan):
     assert {"username", "password", "name"} <= set(errors[2])
 
 
+def test_a_nul_character_is_a_cell_error_in_the_preview_and_nothing_lands(world, plan):
+    data = dataset([row("clean.one"), row("nul.one", name="Asha\x00K")])
+    preview = row_errors(run_import(world.users["isp_admin"], data, dry_run=True))
+    assert preview == {2: {"name": ["This cell holds a NUL character, which cannot be stored."]}}
+    result = run_import(world.users["isp_admin"], data)
+    assert row_errors(result) == preview
+    assert not Subscriber.objects.filter(username__in=["clean.one", "nul.one"]).exists()
+
+
 def test_a_partner_may_only_use_plans_available_to_it_and_its_own_subtree(world, plan):
     make_plan(world.orgs["lco2"], code="lco2-special")
     make_plan(world.orgs["lco1"], code="lco1-home")
