@@ -250,3 +250,12 @@ def test_a_popup_list_keeps_unfolds_own_rows(client, world, plan):
     response = client.get(reverse(CHANGELIST), {"_popup": "1", "_to_field": "id"})
     assert response.status_code == 200
     assert b"data-popup-opener" in response.content
+
+
+def test_markup_in_a_subscriber_field_is_shown_as_text_in_the_rows(client, world, plan):
+    make_subscriber(world.orgs["lco1"], plan=plan, name='<script>alert("x")</script>',
+                    username="markup.one")
+    client.force_login(world.users["dist"])
+    html = client.get(reverse(CHANGELIST), {"q": "markup"}).content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert '<script>alert("x")' not in html
