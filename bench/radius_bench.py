@@ -404,10 +404,11 @@ The design of `radius_server/` behind these figures:
   COPY text and queued; a writer thread hands PostgreSQL one buffer per batch (group commit,
   every 0.2 s), so it holds the interpreter for microseconds, and the auth log carries only
   the indexes it is read by.
-- **Accounting through a durable local spool.** Each process appends the Accounting-Requests
-  that arrived meanwhile to its own spool file with one `write` and one `fsync` (group commit
-  on a local file) and answers only after that; a writer thread applies the spool to
-  PostgreSQL in transactions of up to 20,000 records (set-based upserts, the Interim-Updates of
+- **Accounting through a durable local spool.** Each process's receive loop appends each burst
+  of Accounting-Requests to its own spool file with one `write` and one `fdatasync` (group
+  commit on a local file) and answers only after that; a writer thread applies the spool to
+  PostgreSQL at most every 0.2 s, in transactions of up to 20,000 records (rows sent by COPY,
+  set-based upserts, the Interim-Updates of
   a session folded into one row write) and stores how far it got in the same transaction, so a
   restart replays exactly what was acknowledged but not applied. With PostgreSQL down the spool
   grows up to `RADIUS_SPOOL_MAX_MB`, after which accounting goes unanswered (the NAS

@@ -4,8 +4,9 @@ One process serves one core (the GIL); several processes share the ports through
 SO_REUSEPORT (see ``serve_processes``), and a socket filter spreads even a single NAS's
 requests over them (``reuseport``). In a process, one thread receives on both sockets and,
 by default, runs ``Policy.authorize`` inline; accounting goes to group-commit threads (one
-session always to the same one) so that a slow store never blocks authentication. Nothing a
-client sends can raise out of the loop.
+session always to the same one) so that a slow store never blocks authentication, or, with
+``accounting_inline`` (a store that only appends to a local spool), is stored per receive burst
+by the loop itself. Nothing a client sends can raise out of the loop.
 """
 
 import contextlib
