@@ -172,7 +172,7 @@ def start_ours(port: int, processes: int) -> tuple[subprocess.Popen, list[int], 
 
 def wait_accounting_applied(limit: float = 120.0) -> float:
     """Seconds until every session of the accounting runs is closed in PostgreSQL: how far the
-    spool writers were behind the last Accounting-Response."""
+    spool appliers were behind the last Accounting-Response."""
     import psycopg
 
     started = time.monotonic()
@@ -185,11 +185,13 @@ def wait_accounting_applied(limit: float = 120.0) -> float:
     return time.monotonic() - started
 
 
-def children(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """Server processes and their spool appliers (children of the server processes)."""
     try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+    return found + [grandchild for child in found for grandchild in descendants(child)]
 
 
 def wait_answering(port: int, user: tuple[str, str], seconds: float = 60) -> None:
@@ -406,7 +408,8 @@ The design of `radius_server/` behind these figures:
   the indexes it is read by.
 - **Accounting through a durable local spool.** Each process's receive loop appends each burst
   of Accounting-Requests to its own spool file with one `write` and one `fdatasync` (group
-  commit on a local file) and answers only after that; a writer thread applies the spool to
+  commit on a local file) and answers only after that; an applier, a child process of each
+  server process (so its bursts of Python never hold up the receive loop), applies the spool to
   PostgreSQL at most every 0.2 s, in transactions of up to 20,000 records (rows sent by COPY,
   set-based upserts, the Interim-Updates of
   a session folded into one row write) and stores how far it got in the same transaction, so a
@@ -425,8 +428,8 @@ The design of `radius_server/` behind these figures:
   update) instead of adding an entry to each index.
 - **No collector pauses in the reply path.** After the snapshot is loaded each process calls
   `gc.freeze()` (the snapshot's objects are never scanned again), raises the young-generation
-  threshold, and lowers the interpreter's switch interval to 1 ms so a background thread (spool
-  writer, auth log) cannot hold the receive loop up for long.
+  threshold, and lowers the interpreter's switch interval to 1 ms so a background thread (auth
+  log, notifications) cannot hold the receive loop up for long.
 - One receive loop per process reads both sockets with `recvmsg` (kernel timestamps for
   latency), verifies Message-Authenticator in constant time, and keeps a duplicate cache."""
 
@@ -460,7 +463,7 @@ def main() -> None:
     prioritizer = Prioritizer([], ("fr_anchor", DB), args.nice)
     try:
         wait_answering(ours_port, users[0])
-        ours_pids = [ours.pid, *children(ours.pid)]
+        ours_pids = [ours.pid, *descendants(ours.pid)]
         setup = time.monotonic() - began
         pids = ":".join(map(str, ours_pids))
         prioritizer.pids = [anchor_pid, *ours_pids]
@@ -552,7 +555,7 @@ Side by side (bench-matrix, P={args.parallel}, {args.requests:,} requests per ru
 
 - PAP: ours / anchor = **{ratio("auth")}** (target 5x); {efficiency("auth")}.
 - Accounting (Start, Interim-Update, Stop): ours / anchor = **{ratio("acct")}** (target 3x);
-  {efficiency("acct")}. Our spool writers had everything in PostgreSQL {drained:.1f} s after
+  {efficiency("acct")}. Our spool appliers had everything in PostgreSQL {drained:.1f} s after
   the matrix ended (their work after the run is not in the CPU columns).
 - CHAP (ours): {line(chap, ("rps", "ok", "lost", "srv_core_pct"))}
 - MS-CHAPv2 with MS-CHAP2-Success and MPPE keys (ours): {line(mschap, ("rps", "ok", "lost",

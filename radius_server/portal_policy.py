@@ -3,9 +3,10 @@
 Authorization answers from the in-memory `Snapshot` (no query per packet; the database is
 touched only to lease an address from a portal-managed pool). Every decision goes to the auth
 log through `AuthLogWriter` (batched COPY). Accounting is acknowledged once it is fsynced to
-the process's local spool (`radius_server.spool`); a writer thread applies the spool to
-PostgreSQL in large batches through `modules.networking.accounting.store_batch`, storing how far
-it got in the same transaction, so a crash or an outage only delays records, never loses them.
+the process's local spool (`radius_server.spool`); a writer (`radius_server.applier`, in a
+child process under `manage.py radius_server`) applies the spool to PostgreSQL in large batches
+through `modules.networking.accounting.store_batch`, storing how far it got in the same
+transaction, so a crash or an outage only delays records, never loses them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from modules.networking import accounting, services
 from modules.networking.addressing import normalize_mac
@@ -27,6 +28,7 @@ from modules.networking.models import Ipv4Pool, Ipv6Pool
 from modules.networking.selectors import interim_interval, unpaid_access_mode, walled_garden
 from modules.subscribers.models import Subscriber
 from radius_server import spool as spooling
+from radius_server.applier import ApplierProcess, SpoolWriter
 from radius_server.authlog import AuthLogWriter
 from radius_server.protocol import (
     AccessRequest,
@@ -58,7 +60,8 @@ class _SpooledNas(NamedTuple):
 class PortalPolicy(Policy):
     def __init__(self, *, snapshot: Snapshot | None = None, codec: AttributeCodec | None = None,
                  log_decisions: bool = True, spool_dir: str | None = None,
-                 spool_max_bytes: int | None = None):
+                 spool_max_bytes: int | None = None, applier_process: bool = False,
+                 on_applier_failure=None):
         self.snapshot = snapshot or Snapshot()
         self.codec = codec or AttributeCodec()
         self.writer = AuthLogWriter()
@@ -75,43 +78,64 @@ class PortalPolicy(Policy):
         self._spool_dir = spool_dir
         self._spool_max_bytes = spool_max_bytes
         self.spool: spooling.Spool | None = None
-        self.spool_writers: list[spooling.SpoolWriter] = []
+        self.spools: list[spooling.Spool] = []
+        self.spool_writers: list[SpoolWriter] = []
+        # The command applies spools in a child process (its bursts of Python stay off the
+        # receive loop's interpreter); tests and embedders may keep the writers as threads.
+        self._applier_process = applier_process
+        self._on_applier_failure = on_applier_failure
+        self.applier: ApplierProcess | None = None
         self._spool_full_warned = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self, on_clients_changed=None) -> None:
-        """Load the snapshot; start the listener, the auth log writer and the spool writers
-        (which first replay whatever an earlier run acknowledged but did not store)."""
+        """Start the spool writers (which first replay whatever an earlier run acknowledged
+        but did not store); load the snapshot; start the listener and the auth log writer."""
+        max_bytes = self._spool_max_bytes or settings.RADIUS_SPOOL_MAX_MB * 1024 * 1024
+        self.spool, orphans = spooling.open_spools(self._spool_dir or settings.RADIUS_SPOOL_DIR,
+                                                   max_bytes=max_bytes)
+        self.spools = [self.spool, *orphans]
+        self.spool_writers = [
+            SpoolWriter(spool, self._apply_spooled, self._spool_position,
+                        drain_and_exit=spool is not self.spool)
+            for spool in self.spools
+        ]
+        if self._applier_process:  # forked first: no thread and no connection to inherit
+            connections.close_all()
+            self.applier = ApplierProcess(self.spool_writers, self._applier_failed)
+            self.applier.start()
+            for orphan in orphans:
+                orphan.close()  # the child drains it and releases the slot
+        else:
+            for writer in self.spool_writers:
+                writer.start()
         self.snapshot.load_all()
         connection.close()
         self.listener = Listener(self.snapshot, on_change=on_clients_changed)
         self.listener.start()
         self.listener.ready.wait(10)
         self.writer.start()
-        max_bytes = self._spool_max_bytes or settings.RADIUS_SPOOL_MAX_MB * 1024 * 1024
-        self.spool, orphans = spooling.open_spools(self._spool_dir or settings.RADIUS_SPOOL_DIR,
-                                                   max_bytes=max_bytes)
-        self.spool_writers = [
-            spooling.SpoolWriter(spool, self._apply_spooled, self._spool_position,
-                                 drain_and_exit=spool is not self.spool)
-            for spool in (self.spool, *orphans)
-        ]
-        for writer in self.spool_writers:
-            writer.start()
+
+    def _applier_failed(self, exit_code: int) -> None:
+        if self._on_applier_failure is not None:
+            self._on_applier_failure(exit_code)
 
     def stop(self) -> None:
         if self.listener is not None:
             self.listener.stop()
-        for writer in self.spool_writers:
-            writer.stop()  # what it has not applied stays spooled for the next start
+        if self.applier is not None:
+            self.applier.stop()  # what it has not applied stays spooled for the next start
+        else:
+            for writer in self.spool_writers:
+                writer.stop()
         if self.spool is not None:
             self.spool.close()
         self.writer.stop()
 
     def accounting_settled(self) -> bool:
         """Every acknowledged accounting record is in PostgreSQL."""
-        return all(writer.idle for writer in self.spool_writers)
+        return all(spool.settled() for spool in self.spools)
 
     # ------------------------------------------------------------------ authorization
 

@@ -2,13 +2,17 @@
 
 Each server process owns one spool slot (a directory it holds an exclusive ``flock`` on) and
 appends every accounting batch to the slot's current segment file with one ``write`` and
-one ``fsync`` (group commit on a local file: well under a millisecond), then answers the
-NAS. A writer thread reads the segments back in order and applies them to PostgreSQL in large
-transactions; the position it reached is stored in the same transaction
-(``radius_server_spoolmark``), so after a crash every record is applied exactly once: what
-was spooled but not committed is replayed at the next start. While PostgreSQL is down the
-spool grows; beyond ``max_bytes`` ``append`` refuses, the server stays silent and the NAS
-retransmits, so nothing acknowledged is ever lost.
+one ``fdatasync`` (group commit on a local file: well under a millisecond), then answers the
+NAS. An applier (`radius_server.applier`, in a process of its own) reads the segments back in
+order and applies them to PostgreSQL in large transactions; the position it reached is stored
+in the same transaction (``radius_server_spoolmark``), so after a crash every record is applied
+exactly once: what was spooled but not committed is replayed at the next start. While
+PostgreSQL is down the spool grows; beyond ``max_bytes`` ``append`` refuses, the server stays
+silent and the NAS retransmits, so nothing acknowledged is ever lost.
+
+The owner and the applier share two positions through a small mapped file (``state``): the
+durable end (published after each ``fdatasync``, so nothing is applied that a power cut could
+still take back) and the applied position (from which the owner knows how much waits).
 
 A frame is ``length, crc32, body``; a torn frame at the end of the last segment (a crash in
 the middle of a write that was never acknowledged) is cut off at start-up. Slots left by
@@ -21,18 +25,22 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import mmap
 import os
 import struct
 import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 _FRAME = struct.Struct("!II")  # body length, crc32 of the body
+# A position shared through the state file: segment, offset, crc32 of the two (a reader
+# retries the moment it sees a half-written one).
+_POSITION = struct.Struct("!QQI")
+_END_AT, _APPLIED_AT, _STATE_BYTES = 0, 32, 64
 SEGMENT_BYTES = 32 * 1024 * 1024
 MAX_SLOTS = 64
 _READ_CHUNK = 4 * 1024 * 1024
@@ -76,7 +84,11 @@ def _scan(data: bytes) -> tuple[list[bytes], int]:
 
 
 class Spool:
-    """One slot: append (the owner only), read back from a position, forget applied segments."""
+    """One slot: append (the owner only), read back from a position, forget applied segments.
+
+    The object is shared with the applier by ``fork``: the positions both need live in the
+    mapped state file, everything else is either the owner's or derived from the files.
+    """
 
     def __init__(self, path: Path, lock_fd: int, *, max_bytes: int, segment_bytes: int):
         self.path = path
@@ -84,7 +96,6 @@ class Spool:
         self.segment_bytes = segment_bytes
         self._lock_fd = lock_fd
         self._append_lock = threading.Lock()
-        self._changed = threading.Condition()
         id_file = path / "id"
         if not id_file.exists():
             tmp = path / "id.tmp"
@@ -94,14 +105,64 @@ class Spool:
             tmp.replace(id_file)
             _fsync_dir(path)
         self.id = id_file.read_text().strip()
+        self._state = _map_state(path / "state")
+        self._sizes: dict[int, int] = {}  # sizes of full segments, which never change again
         segments = self.segments()
         self._seq = segments[-1] if segments else 1
+        self._first = segments[0] if segments else self._seq
         self._fd = -1
         self._size = 0
         self._open_segment(self._seq, repair=True)
-        self.end = (self._seq, self._size)  # everything before this is durable
-        self.pending_bytes = sum(self._segment_size(s) for s in segments)  # refined by `applied`
-        self.applied_at: tuple[int, int] | None = None
+        self._publish(_APPLIED_AT, (0, 0))  # nothing known yet: the applier asks the database
+        self._publish(_END_AT, (self._seq, self._size))
+
+    # -------------------------------------------------------------- shared positions
+
+    def _publish(self, at: int, position: tuple[int, int]) -> None:
+        packed = _POSITION.pack(*position, 0)
+        _POSITION.pack_into(self._state, at, *position, zlib.crc32(packed[:16]))
+
+    def _position(self, at: int) -> tuple[int, int]:
+        state = self._state
+        while True:
+            seq, offset, crc = _POSITION.unpack_from(state, at)
+            if zlib.crc32(state[at:at + 16]) == crc:
+                return (seq, offset)
+            time.sleep(0)  # the other process is in the middle of writing it
+
+    @property
+    def end(self) -> tuple[int, int]:
+        """Everything before this is durable (fsynced)."""
+        return self._position(_END_AT)
+
+    @property
+    def applied_at(self) -> tuple[int, int] | None:
+        """Everything before this is committed to PostgreSQL (None: not known yet)."""
+        position = self._position(_APPLIED_AT)
+        return None if position == (0, 0) else position
+
+    def settled(self) -> bool:
+        """Everything durable has been applied."""
+        applied = self.applied_at
+        return applied is not None and applied >= self.end
+
+    @property
+    def pending_bytes(self) -> int:
+        """Durable bytes not yet applied."""
+        end = self.end
+        seq, offset = self.applied_at or (self._first, 0)
+        if (seq, offset) >= end:
+            return 0
+        if seq == end[0]:
+            return end[1] - offset
+        return (self._full_size(seq) - offset + end[1]
+                + sum(self._full_size(s) for s in range(seq + 1, end[0])))
+
+    def _full_size(self, seq: int) -> int:
+        size = self._sizes.get(seq)
+        if size is None:
+            size = self._sizes[seq] = self._segment_size(seq)
+        return size
 
     # -------------------------------------------------------------- files
 
@@ -135,6 +196,7 @@ class Spool:
             os.fsync(fd)
             _fsync_dir(self.path)
         if self._fd >= 0:
+            self._sizes[self._seq] = self._size
             os.close(self._fd)
         self._fd, self._seq, self._size = fd, seq, size
 
@@ -159,19 +221,9 @@ class Spool:
                     os.ftruncate(self._fd, self._size)
                 raise
             self._size += written
-            with self._changed:
-                self.pending_bytes += written
-                self.end = (self._seq, self._size)
-                self._changed.notify_all()
+            self._publish(_END_AT, (self._seq, self._size))
 
-    # -------------------------------------------------------------- read back (writer thread)
-
-    def wait(self, position: tuple[int, int], timeout: float) -> bool:
-        """Wait until something durable lies beyond ``position``."""
-        with self._changed:
-            if self.end <= position:
-                self._changed.wait(timeout)
-            return self.end > position
+    # -------------------------------------------------------------- read back (applier)
 
     def read(self, position: tuple[int, int], max_records: int) -> tuple[list[bytes], tuple]:
         """Records after ``position`` (at most ``max_records``) and the position after them."""
@@ -214,22 +266,29 @@ class Spool:
         for seq in [s for s in self.segments() if s < position[0]]:
             with contextlib.suppress(FileNotFoundError):
                 self._segment_path(seq).unlink()
-        with self._changed:  # no append can publish a new end meanwhile
-            end = self.end
-            # what still waits: the rest of the segment being read, and all later segments
-            waiting = end[1] - position[1] if end[0] == position[0] else (
-                self._segment_size(position[0]) - position[1]
-                + sum(self._segment_size(s) for s in self.segments() if s > position[0]))
-            self.pending_bytes = max(0, waiting)
-            self.applied_at = position
+        self._publish(_APPLIED_AT, position)
 
     def close(self) -> None:
+        """Release the files and the slot's lock (the mapped state stays readable)."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        self.release_lock()
+
+    def release_lock(self) -> None:
         if self._lock_fd >= 0:
-            os.close(self._lock_fd)  # releases the flock
+            os.close(self._lock_fd)  # releases the flock once no other process holds it
             self._lock_fd = -1
+
+
+def _map_state(path: Path) -> mmap.mmap:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_size < _STATE_BYTES:
+            os.ftruncate(fd, _STATE_BYTES)
+        return mmap.mmap(fd, _STATE_BYTES)  # MAP_SHARED: a forked applier sees every write
+    finally:
+        os.close(fd)
 
 
 def _lock(path: Path) -> int | None:
@@ -267,103 +326,3 @@ def open_spools(directory: str | os.PathLike, *, max_bytes: int,
     if own is None:
         raise RuntimeError(f"no free accounting spool slot under {root}")
     return own, orphans
-
-
-class SpoolWriter(threading.Thread):
-    """Applies a spool to the database: ``apply(bodies, spool_id, position)`` commits the records
-    and the new position in one transaction; ``start_position(spool_id)`` reads the stored one.
-
-    Failures (PostgreSQL down) are retried with a growing pause; records stay spooled.
-    """
-
-    def __init__(self, spool: Spool, apply: Callable[[list[bytes], str, tuple], None],
-                 start_position: Callable[[str], tuple[int, int] | None], *,
-                 max_records: int = 20000, drain_and_exit: bool = False,
-                 min_interval: float = 0.2):
-        super().__init__(name=f"radius-spool-{spool.path.name}", daemon=True)
-        self.spool = spool
-        self._apply = apply
-        self._start_position = start_position
-        self.max_records = max_records
-        self.drain_and_exit = drain_and_exit
-        # Under load, one transaction per interval rather than one per handful of records:
-        # fewer statements and commits per record; acknowledged records are durable meanwhile.
-        self.min_interval = min_interval
-        self.applied_records = 0
-        self.failures = 0
-        self._stopping = threading.Event()
-        self._position: tuple[int, int] | None = None
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        with self.spool._changed:
-            self.spool._changed.notify_all()
-        if self.is_alive():
-            self.join(timeout)
-
-    @property
-    def idle(self) -> bool:
-        """Everything durable in the spool has been applied."""
-        return self._position is not None and self._position >= self.spool.end
-
-    def run(self) -> None:
-        pause = 0.2
-        while True:
-            try:
-                if self._position is None:
-                    self._position = self._first_position()
-                    self.spool.applied(self._position)
-                began = time.monotonic()
-                applied = self._step()
-                if not applied:
-                    if self.drain_and_exit or self._stopping.is_set():
-                        break
-                    self.spool.wait(self._position, 0.5)
-                elif applied < self.max_records and not self.drain_and_exit:
-                    self._stopping.wait(self.min_interval - (time.monotonic() - began))
-                pause = 0.2
-            except Exception as exc:
-                self.failures += 1
-                self._position = None  # a COMMIT may have happened: ask the database again
-                log.warning("accounting spool %s: applying failed (%s); %d bytes wait, "
-                            "retrying in %.1f s", self.spool.path, exc, self.spool.pending_bytes,
-                            pause)
-                if self._stopping.wait(pause):
-                    break
-                pause = min(pause * 2, 5.0)
-        if self.drain_and_exit and self.idle:
-            for seq in self.spool.segments():
-                with contextlib.suppress(FileNotFoundError):
-                    self.spool._segment_path(seq).unlink()
-            # segment numbers start again in this slot: it must not keep the old position
-            (self.spool.path / "id").unlink(missing_ok=True)
-            log.info("accounting spool %s drained", self.spool.path)
-            self.spool.close()
-
-    def _first_position(self) -> tuple[int, int]:
-        stored = self._start_position(self.spool.id)
-        segments = self.spool.segments()
-        first = (segments[0], 0) if segments else self.spool.end
-        if stored is None:
-            return first
-        seq, offset = stored
-        if seq in segments and offset <= self.spool._segment_size(seq):
-            return (seq, offset)
-        if not segments or seq < segments[0]:
-            return first  # the segments it covered are gone; the rest is new
-        log.warning("accounting spool %s: stored position %s does not match its files; "
-                    "applying all %d segments", self.spool.path, stored, len(segments))
-        return first
-
-    def _step(self) -> int:
-        """Apply one batch; how many records it held (0: nothing was waiting)."""
-        spool = self.spool
-        bodies, position = spool.read(self._position, self.max_records)
-        if position == self._position:
-            return 0
-        if bodies:
-            self._apply(bodies, spool.id, position)
-            self.applied_records += len(bodies)
-        self._position = position
-        spool.applied(position)
-        return max(1, len(bodies))

@@ -84,6 +84,32 @@ def _serve(port: int, env: dict, log: Path) -> subprocess.Popen:
     raise AssertionError(log.read_text()[-2000:])
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return True
+        if stat.rpartition(")")[2].split()[0] == "Z":  # ended, not yet reaped
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_acknowledged_accounting_survives_a_kill_and_is_replayed_at_start(radius_world,
                                                                            tmp_path):
     port = _free_port_pair()
@@ -95,8 +121,10 @@ def test_acknowledged_accounting_survives_a_kill_and_is_replayed_at_start(radius
             interim = accounting_request("Interim-Update", "alice", "K-1", input_octets=4242,
                                          output_octets=4343, session_time=60)
             assert exchange(interim, port + 1) is not None
+            [applier] = _children(server.pid)
             server.kill()
             server.wait(30)
+            assert _gone(applier)  # it dies with the server: the slot is free for the next
         assert not RadiusSession.objects.filter(session_id="K-1").exists()
         server = _serve(port, env, log)  # replays the spool, then answers as before
         deadline = time.monotonic() + 30
@@ -113,3 +141,31 @@ def test_acknowledged_accounting_survives_a_kill_and_is_replayed_at_start(radius
     assert server.returncode == 0, log.read_text()[-2000:]
     assert RadiusSession.objects.filter(session_id="K-1").count() == 1
     assert RadiusSession.objects.get(session_id="K-1").input_octets == 4242
+
+
+def test_the_server_exits_with_an_error_when_its_accounting_applier_dies(radius_world,
+                                                                        tmp_path):
+    port = _free_port_pair()
+    log = tmp_path / "server.log"
+    server = _serve(port, _server_env(tmp_path / "spool"), log)
+    try:
+        [applier] = _children(server.pid)
+        assert exchange(accounting_request("Start", "alice", "D-1"), port + 1) is not None
+        assert _applied("D-1"), "the applier process stores what the server acknowledged"
+        os.kill(applier, signal.SIGKILL)
+        server.wait(30)  # the supervisor restarts it with a working applier
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(30)
+    assert server.returncode == 1, log.read_text()[-2000:]
+    assert "the accounting applier exited (-9)" in log.read_text()
+
+
+def _applied(session_id: str, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if RadiusSession.objects.filter(session_id=session_id).exists():
+            return True
+        time.sleep(0.05)
+    return False

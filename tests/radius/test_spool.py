@@ -1,11 +1,14 @@
-"""The accounting spool's files: order across segments, torn tails, idle slots, positions."""
+"""The accounting spool's files: order across segments, torn tails, idle slots, positions,
+and the applier process that shares them."""
 
 import os
+import signal
 import time
 
 import pytest
 
 from radius_server import spool as spooling
+from radius_server.applier import ApplierProcess, SpoolWriter
 
 
 def _open(directory, **options):
@@ -54,8 +57,8 @@ def test_a_slot_nobody_runs_is_drained_by_another_process(tmp_path):
     own, orphans = _open(tmp_path)
     assert [spool.id for spool in orphans] == [old_id]
     applied = []
-    writer = spooling.SpoolWriter(orphans[0], lambda bodies, sid, pos: applied.extend(bodies),
-                                  lambda sid: None, drain_and_exit=True)
+    writer = SpoolWriter(orphans[0], lambda bodies, sid, pos: applied.extend(bodies),
+                         lambda sid: None, drain_and_exit=True)
     writer.start()
     writer.join(5)
     assert applied == [b"left behind"]
@@ -71,8 +74,8 @@ def test_a_stored_position_is_resumed_and_a_stale_one_is_not_trusted(tmp_path, s
     _bodies, middle = own.read((own.segments()[0], 0), 1)
     stored = (own.end[0], 10**9) if stale else middle
     applied = []
-    writer = spooling.SpoolWriter(own, lambda bodies, sid, pos: applied.extend(bodies),
-                                  lambda sid: stored, drain_and_exit=True)
+    writer = SpoolWriter(own, lambda bodies, sid, pos: applied.extend(bodies),
+                         lambda sid: stored, drain_and_exit=True)
     writer.start()
     writer.join(5)
     assert applied == ([b"one", b"two"] if stale else [b"two"])
@@ -81,8 +84,8 @@ def test_a_stored_position_is_resumed_and_a_stale_one_is_not_trusted(tmp_path, s
 def test_records_arriving_within_the_interval_are_applied_in_one_transaction(tmp_path):
     own, _ = _open(tmp_path)
     batches = []
-    writer = spooling.SpoolWriter(own, lambda bodies, sid, pos: batches.append(list(bodies)),
-                                  lambda sid: None, min_interval=0.5)
+    writer = SpoolWriter(own, lambda bodies, sid, pos: batches.append(list(bodies)),
+                         lambda sid: None, min_interval=0.5)
     writer.start()
     own.append([b"first"])
     deadline = time.monotonic() + 5
@@ -96,3 +99,64 @@ def test_records_arriving_within_the_interval_are_applied_in_one_transaction(tmp
     own.close()
     assert batches[0] == [b"first"]
     assert batches[1:] == [[f"record-{n}".encode() for n in range(20)]]
+
+
+def test_bytes_not_yet_fsynced_are_not_read_back(tmp_path):
+    own, _ = _open(tmp_path)
+    own.append([b"durable"])
+    with open(own._segment_path(own.end[0]), "ab") as handle:  # written, end not published
+        handle.write(spooling.frame(b"not acknowledged yet"))
+    bodies, position = own.read((own.segments()[0], 0), 10)
+    assert bodies == [b"durable"] and position == own.end
+    own.close()
+
+
+def _write_to(path):
+    """An apply that writes each record and the pid that applied it to a file."""
+    def apply(bodies, _spool_id, _position):
+        pid = str(os.getpid()).encode()
+        with open(path, "ab") as handle:
+            handle.write(b"".join(body + b" " + pid + b"\n" for body in bodies))
+    return apply
+
+
+def test_an_applier_process_applies_what_the_owner_appends_and_shares_its_position(tmp_path):
+    own, _ = _open(tmp_path / "spool")
+    applied = tmp_path / "applied"
+    writer = SpoolWriter(own, _write_to(applied), lambda sid: None, min_interval=0.05)
+    failures = []
+    applier = ApplierProcess([writer], failures.append)
+    applier.start()
+    try:
+        for n in range(50):
+            own.append([f"record-{n}".encode()])
+        deadline = time.monotonic() + 10
+        while not own.settled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert own.settled() and own.pending_bytes == 0
+        assert applied.read_bytes().splitlines() == [
+            f"record-{n} {applier.pid}".encode() for n in range(50)]  # in order, in the child
+    finally:
+        applier.stop()
+        own.close()
+    assert applier.exit_code == 0 and failures == []
+
+
+def test_a_dead_applier_is_reported_and_what_it_left_stays_pending(tmp_path):
+    own, _ = _open(tmp_path / "spool")
+    writer = SpoolWriter(own, _write_to(tmp_path / "applied"), lambda sid: None)
+    failures = []
+    applier = ApplierProcess([writer], failures.append)
+    applier.start()
+    deadline = time.monotonic() + 10
+    while own.applied_at is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(applier.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not failures and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert failures == [-signal.SIGKILL]
+    own.append([b"after the applier died"])
+    assert own.pending_bytes == 8 + len(b"after the applier died")
+    applier.stop()
+    own.close()

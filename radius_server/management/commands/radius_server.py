@@ -2,7 +2,7 @@
 
 Several worker processes share the ports through SO_REUSEPORT (one per core by default);
 each holds its own in-memory snapshot, kept fresh by PostgreSQL notifications, and its own
-accounting spool slot under RADIUS_SPOOL_DIR.
+accounting spool slot under RADIUS_SPOOL_DIR, applied to PostgreSQL by a child process.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class PortalRadiusServer(RadiusServer):
     """The engine's server, flushing the auth log and logging counters around its loop."""
 
     stats_interval = 60.0
+    failed = False
 
     def serve_forever(self) -> None:
         stop = threading.Event()
@@ -40,6 +41,14 @@ class PortalRadiusServer(RadiusServer):
             stop.set()
             publisher.set()
             self.policy.stop()
+        if self.failed:  # the supervisor restarts the whole set of processes
+            raise SystemExit(1)
+
+    def fail(self, reason: str) -> None:
+        """Stop serving and exit with an error (from any thread)."""
+        log.error("radius server stopping: %s", reason)
+        self.failed = True
+        self.stop()
 
     def _report(self, stop: threading.Event) -> None:
         while not stop.wait(self.stats_interval):
@@ -61,8 +70,8 @@ def _address(text: str, default_port: int) -> tuple[str, int]:
 def _tune_for_latency() -> None:
     """Keep Python's pauses out of the reply path: the snapshot (hundreds of thousands of
     long-lived objects) leaves the collector's view, young collections run less often, and a
-    background thread (spool writer, auth log) holds the interpreter for at most 1 ms at a time
-    while the receive loop waits for it."""
+    background thread (auth log, notifications) holds the interpreter for at most 1 ms at a
+    time while the receive loop waits for it."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
@@ -98,8 +107,14 @@ class Command(BaseCommand):
         PortalRadiusServer.stats_interval = options["stats_interval"]
 
         def build() -> RadiusServer:
-            policy = PortalPolicy(log_decisions=not options["quiet_decisions"])
             holder: dict = {}
+
+            def applier_failed(exit_code: int) -> None:
+                if "server" in holder:
+                    holder["server"].fail(f"the accounting applier exited ({exit_code})")
+
+            policy = PortalPolicy(log_decisions=not options["quiet_decisions"],
+                                  applier_process=True, on_applier_failure=applier_failed)
 
             def clients_changed():
                 if "server" in holder:
@@ -109,6 +124,8 @@ class Command(BaseCommand):
             _tune_for_latency()
             server = PortalRadiusServer(policy, policy.snapshot.clients, config, policy.codec)
             holder["server"] = server
+            if policy.applier.exit_code is not None:  # it ended while the snapshot loaded
+                server.fail(f"the accounting applier exited ({policy.applier.exit_code})")
             return server
 
         self.stdout.write(f"RADIUS server on {host}: auth {auth_port}, accounting {acct_port}, "
