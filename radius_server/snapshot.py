@@ -240,14 +240,17 @@ class Snapshot:
         pending = self.pending.get(sub_id)
         count = len(self.live.get(sub_id, ()))
         if pending:
-            count += sum(1 for key, until in pending.items() if until > now and key != device)
+            # copies taken at once (here and below): the notification listener's thread
+            # consumes reservations too
+            count += sum(1 for key, until in list(pending.items())
+                         if until > now and key != device)
         return count
 
     def reserve(self, sub_id: int, device: tuple, now: float) -> None:
         pending = self.pending.setdefault(sub_id, {})
         if len(pending) > 8:
-            for key in [k for k, until in pending.items() if until <= now]:
-                del pending[key]
+            for key in [k for k, until in list(pending.items()) if until <= now]:
+                pending.pop(key, None)
         pending[device] = now + PENDING_SECONDS
 
     def apply_session_notice(self, payload: str) -> None:
@@ -271,7 +274,8 @@ class Snapshot:
         sessions.add(uid)
         pending = self.pending.get(sub_id)
         if pending:  # the Start of a login we accepted: its reservation is now a session
-            oldest = min(pending, key=pending.get)
+            # a copy taken at once: the receive loop may add reservations meanwhile
+            oldest = min(list(pending.items()), key=lambda item: item[1])[0]
             pending.pop(oldest, None)
 
     def session_closed(self, sub_id: int, uid: str) -> None:
