@@ -24,6 +24,7 @@ from radius_server.spool import Spool
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGUSR1}
 
 
 class SpoolWriter(threading.Thread):
@@ -132,8 +133,10 @@ class ApplierProcess:
     ``start`` must run before the parent starts threads and with no database connection open
     (the child opens its own). A watchdog thread waits for the child: if it ends while the
     parent still serves, ``on_failure`` is called, since acknowledged records would then
-    pile up unapplied. The child exits when asked (SIGTERM, after its current batch) or, at
-    once, when its parent dies.
+    pile up unapplied. The child exits when its parent asks (SIGUSR1, after its current
+    batch) or, at once, when its parent dies; it ignores SIGTERM and SIGINT, which reach the
+    whole process group when a supervisor stops the service or Ctrl-C is pressed: it stops
+    after its server, not before.
     """
 
     def __init__(self, writers: list[SpoolWriter], on_failure: Callable[[int], None]):
@@ -146,9 +149,12 @@ class ApplierProcess:
 
     def start(self) -> None:
         parent = os.getpid()
+        # no signal may reach the child before it has set its own handlers
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         pid = os.fork()
         if pid == 0:
-            _run_child(self.writers, parent)
+            _run_child(self.writers, parent, blocked)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.pid = pid
         self._watchdog = threading.Thread(target=self._watch, name="radius-spool-applier",
                                           daemon=True)
@@ -168,7 +174,7 @@ class ApplierProcess:
             return
         self._stopping = True
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
+            os.kill(self.pid, signal.SIGUSR1)
         self._watchdog.join(timeout)
         if self._watchdog.is_alive():
             with contextlib.suppress(ProcessLookupError):
@@ -176,13 +182,15 @@ class ApplierProcess:
             self._watchdog.join()
 
 
-def _run_child(writers: list[SpoolWriter], parent: int) -> None:
+def _run_child(writers: list[SpoolWriter], parent: int, mask: set) -> None:
     status = 0
     try:
-        _die_with(parent)
         stopping = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda _signum, _frame: stopping.set())
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, lambda _signum, _frame: stopping.set())
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _die_with(parent)
         for writer in writers:
             writer.start()
         while not stopping.wait(0.5) and os.getppid() == parent:

@@ -69,12 +69,14 @@ def test_two_processes_share_the_ports_and_flush_the_auth_log_on_stop(radius_wor
     assert output.count("radius server stopped") == 2
 
 
-def _serve(port: int, env: dict, log: Path) -> subprocess.Popen:
+def _serve(port: int, env: dict, log: Path, processes: int = 1) -> subprocess.Popen:
     with open(log, "a") as output:
         server = subprocess.Popen(
             [sys.executable, "manage.py", "radius_server", "--auth", f"127.0.0.1:{port}",
-             "--acct", f"127.0.0.1:{port + 1}", "--processes", "1", "--quiet-decisions"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+             "--acct", f"127.0.0.1:{port + 1}", "--processes", str(processes),
+             "--quiet-decisions"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True)  # a process group of its own, as under a supervisor
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if exchange(access_request("alice", password=PASSWORD), port, timeout=0.5) is not None:
@@ -169,3 +171,24 @@ def _applied(session_id: str, timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_stopping_the_whole_process_group_is_a_clean_stop(radius_world, tmp_path):
+    """A supervisor (or Ctrl-C) signals every process of the group, appliers included: they
+    outlive their servers' last batch and nothing is reported as failed."""
+    port = _free_port_pair()
+    log = tmp_path / "server.log"
+    server = _serve(port, _server_env(tmp_path / "spool"), log, processes=2)
+    appliers = [pid for worker in _children(server.pid) for pid in _children(worker)]
+    assert len(appliers) == 2
+    for applier in appliers:  # the group's signal reaches an applier first: it stays
+        os.kill(applier, signal.SIGTERM)
+    assert exchange(accounting_request("Start", "alice", "G-1"), port + 1) is not None
+    assert _applied("G-1")
+    assert not any(_gone(applier, timeout=0.5) for applier in appliers)
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(30)
+    text = log.read_text()
+    assert server.returncode == 0, text[-2000:]
+    assert "applier exited" not in text
+    assert text.count("radius server stopped") == 2
