@@ -11,6 +11,8 @@ from pathlib import Path
 from django.db import connection
 
 from modules.networking.models import AuthLog, RadiusSession
+from radius_server import spool as spooling
+from radius_server.portal_policy import _SPOOLED
 from tests.radius.client import access_request, accounting_request, exchange, radclient
 from tests.radius.conftest import PASSWORD, database_refused
 
@@ -192,3 +194,32 @@ def test_stopping_the_whole_process_group_is_a_clean_stop(radius_world, tmp_path
     assert server.returncode == 0, text[-2000:]
     assert "applier exited" not in text
     assert text.count("radius server stopped") == 2
+
+
+def test_a_slot_left_by_a_larger_set_of_processes_is_drained_by_an_applier(radius_world,
+                                                                          tmp_path):
+    """Two slots hold acknowledged records (a run with two processes was killed); a restart
+    with one process replays its own slot (slot-0) and its applier drains the other."""
+    nas = radius_world.nas
+    first, _ = spooling.open_spools(tmp_path / "spool", max_bytes=1 << 20)
+    second, _ = spooling.open_spools(tmp_path / "spool", max_bytes=1 << 20)
+    for spool, session in ((first, "O-1"), (second, "O-2")):
+        packet = accounting_request("Start", "alice", session)
+        spool.append([_SPOOLED.pack(time.time(), nas.id, nas.organization.tenant_id, -1, 9)
+                      + b"127.0.0.1" + packet])
+    first.close()
+    second.close()
+    port = _free_port_pair()
+    log = tmp_path / "server.log"
+    server = _serve(port, _server_env(tmp_path / "spool"), log)
+    try:
+        assert _applied("O-1") and _applied("O-2"), log.read_text()[-2000:]
+        orphan = tmp_path / "spool" / "slot-1"
+        deadline = time.monotonic() + 10
+        while any(orphan.glob("*.seg")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(orphan.glob("*.seg")) and not (orphan / "id").exists()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    assert server.returncode == 0, log.read_text()[-2000:]
