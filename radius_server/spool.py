@@ -41,6 +41,7 @@ _FRAME = struct.Struct("!II")  # body length, crc32 of the body
 # retries the moment it sees a half-written one).
 _POSITION = struct.Struct("!QQI")
 _END_AT, _APPLIED_AT, _STATE_BYTES = 0, 32, 64
+_POSITION_READS = 1000  # a write in progress takes microseconds; a torn one is never finished
 SEGMENT_BYTES = 32 * 1024 * 1024
 MAX_SLOTS = 64
 _READ_CHUNK = 4 * 1024 * 1024
@@ -123,12 +124,15 @@ class Spool:
         _POSITION.pack_into(self._state, at, *position, zlib.crc32(packed[:16]))
 
     def _position(self, at: int) -> tuple[int, int]:
+        """The position at ``at``; (0, 0), "not known", if it stays unreadable: its writer
+        died in the middle of writing it (the next write or the next start repairs it)."""
         state = self._state
-        while True:
+        for _ in range(_POSITION_READS):
             seq, offset, crc = _POSITION.unpack_from(state, at)
             if zlib.crc32(state[at:at + 16]) == crc:
                 return (seq, offset)
             time.sleep(0)  # the other process is in the middle of writing it
+        return (0, 0)
 
     @property
     def end(self) -> tuple[int, int]:
@@ -273,9 +277,6 @@ class Spool:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-        self.release_lock()
-
-    def release_lock(self) -> None:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)  # releases the flock once no other process holds it
             self._lock_fd = -1

@@ -160,3 +160,17 @@ def test_a_dead_applier_is_reported_and_what_it_left_stays_pending(tmp_path):
     assert own.pending_bytes == 8 + len(b"after the applier died")
     applier.stop()
     own.close()
+
+
+def test_a_position_torn_by_a_killed_applier_reads_as_unknown_not_as_a_hang(tmp_path):
+    own, _ = _open(tmp_path)
+    own.append([b"first"])
+    own.applied(own.end)
+    assert own.pending_bytes == 0
+    own._state[spooling._APPLIED_AT + 3] ^= 0xFF  # killed in the middle of writing it
+    assert own.applied_at is None
+    own.append([b"second"])  # the owner goes on: what waits is counted from the first segment
+    assert own.pending_bytes == 2 * 8 + len(b"first") + len(b"second")
+    own.applied(own.end)  # the applier's next commit repairs it
+    assert own.pending_bytes == 0
+    own.close()
