@@ -561,7 +561,8 @@ class RadiusServer:
         return None
 
     def _store_accounting(self, batch: list) -> None:
-        """Runs in the accounting thread: store the batch, answer what was stored."""
+        """Store the batch, answer what was stored (in the accounting thread, or in the
+        receive loop with ``accounting_inline``)."""
         requests = [item[0] for item in batch]
         try:
             results = self.policy.account_batch(requests)

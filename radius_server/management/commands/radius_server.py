@@ -125,7 +125,7 @@ class Command(BaseCommand):
             server = PortalRadiusServer(policy, policy.snapshot.clients, config, policy.codec)
             holder["server"] = server
             if policy.applier.exit_code is not None:  # it ended while the snapshot loaded
-                server.fail(f"the accounting applier exited ({policy.applier.exit_code})")
+                applier_failed(policy.applier.exit_code)
             return server
 
         self.stdout.write(f"RADIUS server on {host}: auth {auth_port}, accounting {acct_port}, "
