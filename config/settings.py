@@ -218,6 +218,9 @@ RADIUS_ACCT_ADDRESS = os.environ.get("RADIUS_ACCT_ADDRESS", "127.0.0.1:1813")
 # PostgreSQL from there; beyond the bound the server stops answering accounting.
 RADIUS_SPOOL_DIR = os.environ.get("RADIUS_SPOOL_DIR", str(VAR_DIR / "radius-spool"))
 RADIUS_SPOOL_MAX_MB = int(os.environ.get("RADIUS_SPOOL_MAX_MB", "1024"))
+# Under load the applier commits at most once per this many seconds: a session's Interim-Updates
+# of the interval fold into one row write. Sessions and usage in PostgreSQL lag by about this.
+RADIUS_SPOOL_APPLY_INTERVAL = float(os.environ.get("RADIUS_SPOOL_APPLY_INTERVAL", "1.0"))
 
 # Security headers; production turns on the strict set.
 SESSION_COOKIE_HTTPONLY = True

@@ -2,10 +2,10 @@
 
 The receive loop of a server process only appends to its spool (`radius_server.spool`); a
 `SpoolWriter` reads the spool back and commits it in large transactions. Run as a thread, its
-bursts of Python (decoding a few thousand records every 0.2 s) would hold the interpreter
-while requests wait in the socket buffer; ``start_applier_process`` forks the writers into a
-child process instead, so the server's loop keeps its core. The two share nothing but the
-spool's files and its mapped state; the child dies with its parent.
+bursts of Python (decoding thousands of records each apply interval) would hold the
+interpreter while requests wait in the socket buffer; ``start_applier_process`` forks the
+writers into a child process instead, so the server's loop keeps its core. The two share
+nothing but the spool's files and its shared state mapping; the child dies with its parent.
 """
 
 from __future__ import annotations

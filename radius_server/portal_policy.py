@@ -37,6 +37,7 @@ from radius_server.protocol import (
     AuthDecision,
     Policy,
 )
+from radius_server.protocol import constants as c
 from radius_server.protocol.constants import ACCT_STATUS_TYPE
 from radius_server.protocol.packet import decode
 from radius_server.snapshot import Listener, Snapshot
@@ -48,6 +49,10 @@ _SESSION_TIMEOUT_MAX = 2**31 - 1
 # A spooled Accounting-Request: receive time, NAS id, tenant, NAS owner (-1: none), source IP
 # length; then the source IP and the packet exactly as received (already authenticated).
 _SPOOLED = struct.Struct("!dqqqB")
+# What `PortalPolicy._session_fields` reads from a packet.
+_SESSION_ATTRIBUTES = (c.USER_NAME, c.ACCT_SESSION_ID, c.NAS_IP_ADDRESS, c.NAS_IPV6_ADDRESS,
+                       c.NAS_IDENTIFIER, c.NAS_PORT_ID, c.NAS_PORT, c.CALLING_STATION_ID,
+                       c.CALLED_STATION_ID, c.FRAMED_IP_ADDRESS, c.DELEGATED_IPV6_PREFIX)
 _START, _STOP = (1).to_bytes(4, "big"), (2).to_bytes(4, "big")  # Acct-Status-Type values
 
 
@@ -98,7 +103,8 @@ class PortalPolicy(Policy):
         self.spools = [self.spool, *orphans]
         self.spool_writers = [
             SpoolWriter(spool, self._apply_spooled, self._spool_position,
-                        drain_and_exit=spool is not self.spool)
+                        drain_and_exit=spool is not self.spool,
+                        min_interval=settings.RADIUS_SPOOL_APPLY_INTERVAL)
             for spool in self.spools
         ]
         if self._applier_process:  # forked first: no thread and no connection to inherit
@@ -340,18 +346,7 @@ class PortalPolicy(Policy):
 
     def _apply_spooled(self, bodies: list[bytes], spool_id: str, position: tuple) -> None:
         """Store spooled records and the spool position in one transaction (spool writer)."""
-        codec, size = self.codec, _SPOOLED.size
-        records = []
-        for body in bodies:
-            received_at, nas_id, tenant_id, org_id, ip_length = _SPOOLED.unpack_from(body)
-            packet = decode(body[size + ip_length:])
-            if packet.__class__ is str:  # it was valid when spooled; this cannot happen
-                log.error("unreadable spooled accounting record: %s", packet)
-                continue
-            ip = body[size:size + ip_length].decode()
-            request = AccountingRequest(packet, None, (ip, 0), received_at, codec)
-            records.append(self._record(
-                request, _SpooledNas(nas_id, tenant_id, None if org_id < 0 else org_id)))
+        records = self._spooled_records(bodies)
         try:
             with transaction.atomic():
                 accounting.store_batch(accounting.coalesce(records), now=datetime.now(UTC))
@@ -378,20 +373,51 @@ class PortalPolicy(Policy):
             raise
         return None if row is None else (row[0], row[1])
 
-    def _record(self, request: AccountingRequest, nas) -> accounting.AcctRecord:
-        cause = request.terminate_cause
-        return accounting.AcctRecord(
-            status=request.status, unique_id=request.unique_session_id,
-            session_id=request.session_id or "", username=request.username or "",
-            tenant_id=nas.tenant_id, nas_id=nas.id, nas_org_id=nas.organization_id,
-            nas_ip=request.nas_ip_address or request.source[0], event_time=request.event_time,
-            nas_port_id=request.nas_port_id or "",
-            calling_station_id=request.calling_station_id or "",
-            called_station_id=request.called_station_id or "", framed_ip=request.framed_ip_address,
-            delegated_prefix=request.delegated_ipv6_prefix or "", session_time=request.session_time,
-            input_octets=request.input_octets, output_octets=request.output_octets,
-            terminate_cause=self._causes.get(cause, str(cause)) if cause is not None else "",
-        )
+    def _spooled_records(self, bodies: list[bytes]) -> list[accounting.AcctRecord]:
+        """Accounting records from spooled packets. What a session repeats in each record (its
+        identity, port, stations, addresses) is decoded once a batch: under load a batch holds
+        several Interim-Updates of each session."""
+        codec, size, causes = self.codec, _SPOOLED.size, self._causes
+        repeated: dict[tuple, dict] = {}
+        records = []
+        for body in bodies:
+            received_at, nas_id, tenant_id, org_id, ip_length = _SPOOLED.unpack_from(body)
+            packet = decode(body[size + ip_length:])
+            if packet.__class__ is str:  # it was valid when spooled; this cannot happen
+                log.error("unreadable spooled accounting record: %s", packet)
+                continue
+            raw_ip = body[size:size + ip_length]
+            request = AccountingRequest(packet, None, (raw_ip.decode(), 0), received_at, codec)
+            get = packet.first.get
+            key = (nas_id, tenant_id, org_id, raw_ip, *[get(a) for a in _SESSION_ATTRIBUTES])
+            fields = repeated.get(key)
+            if fields is None:
+                fields = repeated[key] = self._session_fields(
+                    request, _SpooledNas(nas_id, tenant_id, None if org_id < 0 else org_id))
+            cause = request.terminate_cause
+            records.append(accounting.AcctRecord(
+                status=request.status, event_time=request.event_time,
+                session_time=request.session_time, input_octets=request.input_octets,
+                output_octets=request.output_octets,
+                terminate_cause=causes.get(cause, str(cause)) if cause is not None else "",
+                **fields))
+        return records
+
+    @staticmethod
+    def _session_fields(request: AccountingRequest, nas) -> dict:
+        """The fields of an accounting record that every record of its session repeats (they
+        depend only on `_SESSION_ATTRIBUTES`, the NAS and the source address)."""
+        return {
+            "unique_id": request.unique_session_id, "session_id": request.session_id or "",
+            "username": request.username or "", "tenant_id": nas.tenant_id, "nas_id": nas.id,
+            "nas_org_id": nas.organization_id,
+            "nas_ip": request.nas_ip_address or request.source[0],
+            "nas_port_id": request.nas_port_id or "",
+            "calling_station_id": request.calling_station_id or "",
+            "called_station_id": request.called_station_id or "",
+            "framed_ip": request.framed_ip_address,
+            "delegated_prefix": request.delegated_ipv6_prefix or "",
+        }
 
     # ------------------------------------------------------------------ health
 

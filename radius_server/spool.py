@@ -10,9 +10,11 @@ exactly once: what was spooled but not committed is replayed at the next start. 
 PostgreSQL is down the spool grows; beyond ``max_bytes`` ``append`` refuses, the server stays
 silent and the NAS retransmits, so nothing acknowledged is ever lost.
 
-The owner and the applier share two positions through a small mapped file (``state``): the
-durable end (published after each ``fdatasync``, so nothing is applied that a power cut could
-still take back) and the applied position (from which the owner knows how much waits).
+The owner and the applier share two positions through a small shared memory mapping, which the
+forked applier inherits: the durable end (published after each ``fdatasync``, so nothing is
+applied that a power cut could still take back) and the applied position (from which the owner
+knows how much waits). Both are found again at start (from the files and from PostgreSQL), so
+the mapping is anonymous: a mapped file would make each publish wait for the page's writeback.
 
 A frame is ``length, crc32, body``; a torn frame at the end of the last segment (a crash in
 the middle of a write that was never acknowledged) is cut off at start-up. Slots left by
@@ -37,7 +39,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 _FRAME = struct.Struct("!II")  # body length, crc32 of the body
-# A position shared through the state file: segment, offset, crc32 of the two (a reader
+# A position shared through the state mapping: segment, offset, crc32 of the two (a reader
 # retries the moment it sees a half-written one).
 _POSITION = struct.Struct("!QQI")
 _END_AT, _APPLIED_AT, _STATE_BYTES = 0, 32, 64
@@ -88,7 +90,7 @@ class Spool:
     """One slot: append (the owner only), read back from a position, forget applied segments.
 
     The object is shared with the applier by ``fork``: the positions both need live in the
-    mapped state file, everything else is either the owner's or derived from the files.
+    shared state mapping, everything else is either the owner's or derived from the files.
     """
 
     def __init__(self, path: Path, lock_fd: int, *, max_bytes: int, segment_bytes: int):
@@ -106,7 +108,8 @@ class Spool:
             tmp.replace(id_file)
             _fsync_dir(path)
         self.id = id_file.read_text().strip()
-        self._state = _map_state(path / "state")
+        (path / "state").unlink(missing_ok=True)  # kept on disk by earlier versions
+        self._state = mmap.mmap(-1, _STATE_BYTES, flags=mmap.MAP_SHARED)
         self._sizes: dict[int, int] = {}  # sizes of full segments, which never change again
         segments = self.segments()
         self._seq = segments[-1] if segments else 1
@@ -280,16 +283,6 @@ class Spool:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)  # releases the flock once no other process holds it
             self._lock_fd = -1
-
-
-def _map_state(path: Path) -> mmap.mmap:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if os.fstat(fd).st_size < _STATE_BYTES:
-            os.ftruncate(fd, _STATE_BYTES)
-        return mmap.mmap(fd, _STATE_BYTES)  # MAP_SHARED: a forked applier sees every write
-    finally:
-        os.close(fd)
 
 
 def _lock(path: Path) -> int | None:

@@ -191,3 +191,44 @@ def test_coalesced_interims_give_the_same_counters_as_each_record(radius_world):
 
     assert outcome("alice") == outcome("bob")
     assert outcome("alice")[0][:2] == (1200, 8000)
+
+
+def test_records_of_one_batch_keep_each_sessions_own_fields(radius_world):
+    """The applier decodes what a session repeats (identity, port, stations, addresses) once a
+    batch: two sessions of one user, interleaved, must still get their own."""
+    from radius_server import nas_client
+    from radius_server.portal_policy import _SPOOLED, PortalPolicy
+    from radius_server.protocol import AccountingRequest
+    from radius_server.protocol.packet import decode
+
+    nas, tenant_id = radius_world.nas, radius_world.tenant.pk
+    sessions = {"s-1": ("ether1", "AA:AA:AA:AA:AA:01", "10.0.0.11"),
+                "s-2": ("ether2", "AA:AA:AA:AA:AA:02", "10.0.0.12")}
+    packets = []
+    for step in range(1, 4):
+        for session_id, (port, mac, address) in sessions.items():
+            packets.append(nas_client.accounting_request(
+                b"testing123", "Interim-Update", "alice", session_id, input_octets=step * GIB,
+                output_octets=step * 100, session_time=step * 60,
+                extra=[("NAS-Port-Id", port), ("Calling-Station-Id", mac),
+                       ("Framed-IP-Address", address)]))
+    ip = b"127.0.0.1"
+    bodies = [_SPOOLED.pack(1_764_547_200.0 + n, nas.pk, tenant_id, nas.organization_id,
+                            len(ip)) + ip + raw for n, raw in enumerate(packets)]
+
+    records = PortalPolicy(log_decisions=False)._spooled_records(bodies)
+
+    assert len(records) == 6
+    for n, (record, raw) in enumerate(zip(records, packets, strict=True)):
+        request = AccountingRequest(decode(raw), None, ("127.0.0.1", 0), 0.0, None)
+        port, mac, address = sessions[request.session_id]
+        assert (record.session_id, record.unique_id) == (request.session_id,
+                                                         request.unique_session_id)
+        assert (record.nas_port_id, record.calling_station_id, record.framed_ip) == (
+            port, mac, address)
+        assert (record.input_octets, record.output_octets, record.session_time) == (
+            (n // 2 + 1) * GIB, (n // 2 + 1) * 100, (n // 2 + 1) * 60)
+        assert record.event_time == datetime.fromtimestamp(1_764_547_200.0 + n, UTC)
+        assert (record.nas_id, record.tenant_id, record.nas_ip) == (
+            nas.pk, tenant_id, "127.0.0.1")
+    assert records[0].unique_id != records[1].unique_id
