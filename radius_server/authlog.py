@@ -48,7 +48,13 @@ def _timestamp(moment: float) -> str:
 
 
 def _text(value: str | None, limit: int) -> str:
-    return value[:limit].translate(_ESCAPE) if value else ""
+    if not value:
+        return ""
+    value = value[:limit]
+    # printable text holds no tab, line break or NUL: only a backslash could need escaping
+    if value.isprintable() and "\\" not in value:
+        return value
+    return value.translate(_ESCAPE)
 
 
 def _id(value: int | None) -> str:
