@@ -25,6 +25,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -325,19 +326,46 @@ class LatencyProbe(threading.Thread):
 
     def run(self) -> None:
         from radius_server import nas_client
+        from radius_server.protocol.crypto import response_authenticator
+        from radius_server.protocol.server import SO_TIMESTAMPNS
 
         if self.nice:  # the probe waits for CPU like the generator does, no longer
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
-        while not self.stopping.is_set():
-            packet = nas_client.access_request(SECRET.encode(), self.user[0],
-                                               password=self.user[1])
-            started = time.perf_counter()
-            reply = nas_client.exchange(packet, ("127.0.0.1", self.port), SECRET.encode(), 1.0)
-            if reply is None:
-                self.lost += 1
-            else:
-                self.times.append((time.perf_counter() - started) * 1000)
-            self.stopping.wait(self.pause)
+        secret = SECRET.encode()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            # the reply's arrival is taken from the kernel (SO_TIMESTAMPNS), not from when this
+            # thread gets a CPU to read it: the probe's own scheduling is not the server's
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            sock.settimeout(1.0)
+            while not self.stopping.is_set():
+                packet = nas_client.access_request(secret, self.user[0], password=self.user[1])
+                sent = time.time()
+                sock.sendto(packet, ("127.0.0.1", self.port))
+                arrived = self._reply_arrival(sock, packet, secret, response_authenticator)
+                if arrived is None:
+                    self.lost += 1
+                else:
+                    self.times.append((arrived - sent) * 1000)
+                self.stopping.wait(self.pause)
+
+    @staticmethod
+    def _reply_arrival(sock, packet: bytes, secret: bytes, response_authenticator):
+        """Kernel receive time of the reply to ``packet`` (None: lost); late replies to
+        earlier probes are skipped."""
+        deadline = time.monotonic() + 1.0
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                data, ancillary, _flags, _source = sock.recvmsg(4096, 64)
+            except TimeoutError:
+                return None
+            if (len(data) >= 20 and data[1] == packet[1]
+                    and response_authenticator(data, packet[4:20], secret) == data[4:20]):
+                if not ancillary:
+                    return time.time()
+                seconds, nanoseconds = struct.unpack_from("@qq", ancillary[0][2])
+                return seconds + nanoseconds * 1e-9
+        return None
 
     def summary(self) -> dict:
         times = sorted(self.times) or [0.0]
@@ -442,7 +470,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--parallel", type=int, default=64)
-    parser.add_argument("--target-parallel", type=int, default=16,
+    parser.add_argument("--target-parallel", type=int, default=24,
                         help="Requests in flight of the second probed PAP run: enough for the "
                              "target's 5x the anchor's rate, short of saturating the machine.")
     parser.add_argument("--repetitions", type=int, default=3,
@@ -591,7 +619,8 @@ Side by side (bench-matrix, P={args.parallel}, {args.requests:,} requests per ru
 
 Latency under PAP load (a probe sends 100 PAP requests per second beside radload, for about
 {PROBE_SECONDS} s at each server's rate, at the generator's priority, and times each round
-trip, client side), at the matrix's P={args.parallel} and at P={args.target_parallel}:
+trip client side, from just before the send to the kernel's receive timestamp of the reply),
+at the matrix's P={args.parallel} and at P={args.target_parallel}:
 
 | server | radclient P | radload rps | / anchor PAP | probe p50 ms | probe p99 ms | probes |
 | --- | --- | --- | --- | --- | --- | --- |
