@@ -34,7 +34,7 @@ class SpoolWriter(threading.Thread):
     Failures (PostgreSQL down) are retried with a growing pause; records stay spooled.
     """
 
-    poll_interval = 0.01  # how often an idle writer looks for new durable records
+    poll_interval = 0.05  # how often an idle writer looks for new durable records
 
     def __init__(self, spool: Spool, apply: Callable[[list[bytes], str, tuple], None],
                  start_position: Callable[[str], tuple[int, int] | None], *,

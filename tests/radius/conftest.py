@@ -125,6 +125,7 @@ def radius(radius_world, settings, tmp_path):
     # Tasks run inline (eagerly); a NAS that is not listening must not stall the test.
     settings.RADIUS_COA_TIMEOUT = 0.3
     settings.RADIUS_COA_ATTEMPTS = 1
+    settings.RADIUS_SPOOL_APPLY_INTERVAL = 0.05  # each test sends a handful of records
     celery_app.conf.task_always_eager = True
     policy = PortalPolicy(log_decisions=False, spool_dir=str(tmp_path / "spool"))
     policy.writer.flush_interval = 0.05
