@@ -157,7 +157,8 @@ def start_anchor(port: int) -> tuple[int, Path]:
     return int(match.group(1)), Path(match.group(2))
 
 
-def start_ours(port: int, processes: int) -> tuple[subprocess.Popen, list[int], Path]:
+def start_ours(port: int, processes: int,
+               python: str) -> tuple[subprocess.Popen, list[int], Path]:
     log_path = WORK / f"portal-radius-{port}.log"
     # its own accounting spool: what a run leaves unapplied belongs to the bench database;
     # DEBUG off as deployed (with it, Django records every query the applier makes)
@@ -165,7 +166,7 @@ def start_ours(port: int, processes: int) -> tuple[subprocess.Popen, list[int], 
                DJANGO_DEBUG="0")
     with open(log_path, "w") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "radius_server", "--auth",
+            [python, str(ROOT / "manage.py"), "radius_server", "--auth",
              f"127.0.0.1:{port}", "--acct", f"127.0.0.1:{port + 10}", "--processes",
              str(processes), "--quiet-decisions", "--stats-interval", "3600"],
             stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
@@ -476,6 +477,12 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=3,
                         help="Runs per matrix cell (targets interleaved); the table gives medians.")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--server-python", default=sys.executable,
+                        help="Interpreter (of a virtualenv with the project's requirements) "
+                             "that runs our server. Deployments use an optimized CPython build; "
+                             "a pyenv build is not one. Debian's, for example: /usr/bin/python3 "
+                             "-m venv --without-pip V; pip --python V/bin/python install -r "
+                             "requirements.lock")
     parser.add_argument("--nice", type=int, default=-10,
                         help="Priority of both servers, their DB backends and radclient "
                              "(0 leaves them as they are).")
@@ -495,7 +502,7 @@ def main() -> None:
     anchor_port = free_pair(18121, 18421, 18521)
     ours_port = free_pair(18122, 18422, 18522)
     anchor_pid, anchor_dir = start_anchor(anchor_port)
-    ours, _, ours_log = start_ours(ours_port, args.processes)
+    ours, _, ours_log = start_ours(ours_port, args.processes, args.server_python)
     prioritizer = Prioritizer([], ("fr_anchor", DB), args.nice)
     try:
         wait_answering(ours_port, users[0])
@@ -589,19 +596,23 @@ def main() -> None:
     load_keys = ("rps", "ok", "timeouts", "cpu_busy_pct", "srv_core_pct", "pgdb_core_pct",
                  "gen_core_pct", "other_core_pct", "udp_rcvbuf_errors")
     anchor_pap = rps.get(("auth", "anchor"))
+    server_python = sh([args.server_python, "-c", "import platform, sysconfig; print("
+                        "f'Python {platform.python_version()}, '"
+                        "f'{sysconfig.get_config_var(\"prefix\")}')"]).strip()
     light_ratio = (f"{float(ours_light.get('rps', 0)) / anchor_pap:.1f}x" if anchor_pap
                    else "n/a")
     body = f"""\
 Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `bench/radius_bench.py --users {args.users}
---requests {args.requests} --parallel {args.parallel} --processes {args.processes}` on
-{platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()}): the shared harness
-(`shared/bench`), {args.users:,} users seeded into both stores, the same PostgreSQL, radclient as
-the generator, every attempt written to the auth log (ours: `networking_authlog`; anchor:
-`radpostauth`) and every accounting record durable before its response (anchor: committed;
-ours: fsynced to the local spool, then applied to PostgreSQL). {args.repetitions} runs per
-cell, anchor and ours interleaved, medians in the table ({time.monotonic() - began:.0f} s in
-all, {setup:.0f} s of it setup): on this shared virtual machine one run can differ from the
-next by ±30 %.
+--requests {args.requests} --parallel {args.parallel} --processes {args.processes}
+--server-python {args.server_python}` on {platform.node()} ({os.cpu_count()} cores; our server
+under {server_python}; deployments run an optimized CPython build, see docs/DEPLOYMENT.md 9.2):
+the shared harness (`shared/bench`), {args.users:,} users seeded into both stores, the same
+PostgreSQL, radclient as the generator, every attempt written to the auth log (ours:
+`networking_authlog`; anchor: `radpostauth`) and every accounting record durable before its
+response (anchor: committed; ours: fsynced to the local spool, then applied to PostgreSQL).
+{args.repetitions} runs per cell, anchor and ours interleaved, medians in the table
+({time.monotonic() - began:.0f} s in all, {setup:.0f} s of it setup): on this shared virtual
+machine one run can differ from the next by ±30 %.
 
 Side by side (bench-matrix, P={args.parallel}, {args.requests:,} requests per run; raw lines in
 `{raw}`):
