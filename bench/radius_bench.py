@@ -25,7 +25,6 @@ import shutil
 import signal
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -327,7 +326,6 @@ class LatencyProbe(threading.Thread):
 
     def run(self) -> None:
         from radius_server import nas_client
-        from radius_server.protocol.crypto import response_authenticator
         from radius_server.protocol.server import SO_TIMESTAMPNS
 
         if self.nice:  # the probe waits for CPU like the generator does, no longer
@@ -337,12 +335,11 @@ class LatencyProbe(threading.Thread):
             # the reply's arrival is taken from the kernel (SO_TIMESTAMPNS), not from when this
             # thread gets a CPU to read it: the probe's own scheduling is not the server's
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            sock.settimeout(1.0)
             while not self.stopping.is_set():
                 packet = nas_client.access_request(secret, self.user[0], password=self.user[1])
                 sent = time.time()
                 sock.sendto(packet, ("127.0.0.1", self.port))
-                arrived = self._reply_arrival(sock, packet, secret, response_authenticator)
+                arrived = self._reply_arrival(sock, packet, secret)
                 if arrived is None:
                     self.lost += 1
                 else:
@@ -350,9 +347,12 @@ class LatencyProbe(threading.Thread):
                 self.stopping.wait(self.pause)
 
     @staticmethod
-    def _reply_arrival(sock, packet: bytes, secret: bytes, response_authenticator):
+    def _reply_arrival(sock, packet: bytes, secret: bytes) -> float | None:
         """Kernel receive time of the reply to ``packet`` (None: lost); late replies to
         earlier probes are skipped."""
+        from radius_server.protocol.crypto import response_authenticator
+        from radius_server.protocol.server import _TIMESPEC
+
         deadline = time.monotonic() + 1.0
         while (left := deadline - time.monotonic()) > 0:
             sock.settimeout(left)
@@ -364,7 +364,7 @@ class LatencyProbe(threading.Thread):
                     and response_authenticator(data, packet[4:20], secret) == data[4:20]):
                 if not ancillary:
                     return time.time()
-                seconds, nanoseconds = struct.unpack_from("@qq", ancillary[0][2])
+                seconds, nanoseconds = _TIMESPEC.unpack_from(ancillary[0][2])
                 return seconds + nanoseconds * 1e-9
         return None
 
@@ -442,10 +442,9 @@ The design of `radius_server/` behind these figures:
   commit on a local file) and answers only after that; an applier, a child process of each
   server process (so its bursts of Python never hold up the receive loop), applies the spool to
   PostgreSQL at most once a second (`RADIUS_SPOOL_APPLY_INTERVAL`), in transactions of up to
-  20,000 records (rows sent by COPY,
-  set-based upserts, the Interim-Updates of
-  a session folded into one row write) and stores how far it got in the same transaction, so a
-  restart replays exactly what was acknowledged but not applied. With PostgreSQL down the spool
+  20,000 records (rows sent by COPY, set-based upserts, the Interim-Updates of a session folded
+  into one row write) and stores how far it got in the same transaction, so a restart replays
+  exactly what was acknowledged but not applied. With PostgreSQL down the spool
   grows up to `RADIUS_SPOOL_MAX_MB`, after which accounting goes unanswered (the NAS
   retransmits). Starts and Stops update the process's live-session picture at once, so the
   simultaneous-use check does not wait for the database.
